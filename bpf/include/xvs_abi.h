@@ -1,0 +1,168 @@
+/* xvs_abi.h — the single source of truth for everything shared between the data path and user space:
+ * map key/value structs, flags, limits and counter enums. Fixed-width types, explicit padding, network
+ * byte order for addresses and ports. The TypeScript codecs are checked against this file's BTF. */
+#ifndef XVS_ABI_H
+#define XVS_ABI_H
+
+#include <linux/types.h>
+
+/* ---- limits (overridable at build time; map sizes can also be set at load time) ---- */
+#ifndef XVS_MAX_SERVICES
+#define XVS_MAX_SERVICES 1024
+#endif
+#ifndef XVS_MAX_DESTS
+#define XVS_MAX_DESTS 8192
+#endif
+#ifndef XVS_MAX_CONNS
+#define XVS_MAX_CONNS 262144
+#endif
+#ifndef XVS_MAX_IFACES
+#define XVS_MAX_IFACES 64
+#endif
+/* Decisions per service ring; a power of two so the data path indexes with a mask. */
+#define XVS_RING_SLOTS 1024
+#define XVS_RING_MASK (XVS_RING_SLOTS - 1)
+
+/* ---- address families and protocols (values as in the kernel) ---- */
+#define XVS_AF_INET 2
+#define XVS_AF_INET6 10
+#define XVS_PROTO_TCP 6
+#define XVS_PROTO_UDP 17
+
+/* ---- forwarding methods (IP_VS_CONN_F_* values of the kernel, so -S output maps 1:1) ---- */
+#define XVS_FWD_MASQ 0
+#define XVS_FWD_LOCALNODE 1
+#define XVS_FWD_TUNNEL 2
+#define XVS_FWD_DROUTE 3
+#define XVS_FWD_BYPASS 4
+#define XVS_FWD_FULLNAT 5
+
+/* ---- service flags ---- */
+#define XVS_SVC_F_ACTIVE (1U << 0) /* the ring has been published at least once */
+
+/* ---- dest flags ---- */
+#define XVS_DEST_F_AVAILABLE (1U << 0) /* slot holds a live dest (cleared on delete) */
+
+/* ---- TCP connection states (IP_VS_TCP_S_* numbering of the kernel) ---- */
+enum xvs_tcp_state {
+	XVS_TCP_S_NONE = 0,
+	XVS_TCP_S_ESTABLISHED = 1,
+	XVS_TCP_S_SYN_SENT = 2,
+	XVS_TCP_S_SYN_RECV = 3,
+	XVS_TCP_S_FIN_WAIT = 4,
+	XVS_TCP_S_TIME_WAIT = 5,
+	XVS_TCP_S_CLOSE = 6,
+	XVS_TCP_S_CLOSE_WAIT = 7,
+	XVS_TCP_S_LAST_ACK = 8,
+	XVS_TCP_S_LISTEN = 9,
+	XVS_TCP_S_SYNACK = 10,
+	XVS_TCP_S_LAST = 11,
+};
+/* UDP connections use state NONE (kernel: IP_VS_UDP_S_NORMAL = 0). */
+
+/* ---- reasons a packet was passed, dropped or took a slow branch (per-CPU counters) ---- */
+enum xvs_reason {
+	XVS_R_PASS_NOT_IP = 0,      /* not IPv4/IPv6 (ARP, LLDP, ...) */
+	XVS_R_PASS_NOT_L4,          /* IP, but not TCP/UDP */
+	XVS_R_PASS_NO_SERVICE,      /* no virtual service for {proto, VIP, port} */
+	XVS_R_PASS_FRAGMENT,        /* IPv4 fragment or IPv6 extension headers: slow path */
+	XVS_R_PASS_IP_OPTIONS,      /* IPv4 header with options: slow path */
+	XVS_R_PASS_NO_NEIGH,        /* fib lookup: neighbour of RS not resolved */
+	XVS_R_PASS_FIB_OTHER,       /* fib lookup failed otherwise (no route, forwarding off, ...) */
+	XVS_R_DROP_MALFORMED,       /* truncated or inconsistent headers */
+	XVS_R_DROP_NO_CONN_NOT_SYN, /* TCP without SYN and no connection entry */
+	XVS_R_DROP_NO_DEST,         /* service has no available dest (empty ring) */
+	XVS_R_DROP_DEST_GONE,       /* decision or connection names a dest that was removed */
+	XVS_R_DROP_CONN_FULL,       /* connection table insert failed */
+	XVS_R_DROP_REDIRECT,        /* egress interface not in the tx devmap */
+	XVS_R_RING_EXHAUSTED,       /* consumed past the produced mark (stale decision reused) */
+	XVS_R_FWD_TX,               /* forwarded out of the ingress interface */
+	XVS_R_FWD_REDIRECT,         /* forwarded out of another interface */
+	XVS_R_CONN_NEW,             /* new connection scheduled */
+	XVS_R_CONN_RESCHED,         /* SYN on a closing tuple: rescheduled inline */
+	XVS_R_MAX,
+};
+
+/* ---- maps: keys and values ---- */
+
+/* xvs_svcs key: the virtual service {af, proto, VIP, port}. */
+struct xvs_svc_key {
+	__u32 addr[4]; /* VIP, network order; IPv4 in addr[0], rest zero */
+	__u16 port;    /* network order */
+	__u8 proto;    /* XVS_PROTO_* */
+	__u8 af;       /* XVS_AF_* */
+};
+_Static_assert(sizeof(struct xvs_svc_key) == 20, "xvs_svc_key size");
+
+/* xvs_svcs value. */
+struct xvs_svc {
+	__u32 id;    /* index into xvs_rings and xvs_svc_st */
+	__u32 flags; /* XVS_SVC_F_* */
+};
+_Static_assert(sizeof(struct xvs_svc) == 8, "xvs_svc size");
+
+/* xvs_dests value, indexed by dest id. */
+struct xvs_dest {
+	__u32 addr[4]; /* RIP, network order */
+	__u16 port;    /* network order */
+	__u8 af;       /* XVS_AF_* */
+	__u8 fwd;      /* XVS_FWD_* */
+	__u32 flags;   /* XVS_DEST_F_* */
+	__u32 svc_id;  /* owning service */
+};
+_Static_assert(sizeof(struct xvs_dest) == 28, "xvs_dest size");
+
+/* xvs_dcnt value (mmapable), indexed by dest id: live connection counts as IPVS keeps them. */
+struct xvs_dest_cnt {
+	__u32 activeconns;
+	__u32 inactconns;
+};
+_Static_assert(sizeof(struct xvs_dest_cnt) == 8, "xvs_dest_cnt size");
+
+/* xvs_rings value (mmapable), indexed by service id: the next scheduling decisions.
+ * Decision i (a dest id) lives in slot[i & XVS_RING_MASK] for cons <= i < prod. The data path takes
+ * i = cons++ atomically; the control plane writes slots then advances prod (release ordering). */
+struct xvs_ring {
+	__u64 cons;
+	__u64 prod;
+	__u32 slot[XVS_RING_SLOTS];
+};
+_Static_assert(sizeof(struct xvs_ring) == 16 + 4 * XVS_RING_SLOTS, "xvs_ring size");
+
+/* xvs_conns key: the client-side 5-tuple as it arrives at the director. */
+struct xvs_conn_key {
+	__u32 saddr[4]; /* CIP */
+	__u32 daddr[4]; /* VIP */
+	__u16 sport;
+	__u16 dport;
+	__u8 proto;
+	__u8 af;
+	__u16 pad;
+};
+_Static_assert(sizeof(struct xvs_conn_key) == 40, "xvs_conn_key size");
+
+/* xvs_conns value. */
+struct xvs_conn {
+	__u64 last_seen_ns; /* bpf_ktime_get_ns() (CLOCK_MONOTONIC) of the last packet */
+	__u64 created_ns;
+	__u32 dest_id;
+	__u32 svc_id;
+	__u8 state;  /* enum xvs_tcp_state */
+	__u8 fwd;    /* XVS_FWD_* at creation */
+	__u16 flags; /* XVS_CONN_F_* */
+	__u32 pad;
+};
+_Static_assert(sizeof(struct xvs_conn) == 32, "xvs_conn size");
+#define XVS_CONN_F_INACTIVE (1U << 0) /* counted in inactconns (else activeconns) */
+
+/* xvs_svc_st / xvs_dest_st value (per-CPU), as struct ip_vs_kstats. */
+struct xvs_stats {
+	__u64 conns;
+	__u64 inpkts;
+	__u64 outpkts;
+	__u64 inbytes;
+	__u64 outbytes;
+};
+_Static_assert(sizeof(struct xvs_stats) == 40, "xvs_stats size");
+
+#endif /* XVS_ABI_H */
