@@ -22,6 +22,9 @@
 /* Decisions per service ring; a power of two so the data path indexes with a mask. */
 #define XVS_RING_SLOTS 1024
 #define XVS_RING_MASK (XVS_RING_SLOTS - 1)
+/* A ring slot holding this value is a decision "no dest available": the new connection is dropped
+ * (XVS_R_DROP_NO_DEST), as IPVS does when its scheduler returns NULL. */
+#define XVS_DEST_NONE 0xffffffffU
 
 /* ---- address families and protocols (values as in the kernel) ---- */
 #define XVS_AF_INET 2
@@ -80,6 +83,7 @@ enum xvs_reason {
 	XVS_R_FWD_REDIRECT,         /* forwarded out of another interface */
 	XVS_R_CONN_NEW,             /* new connection scheduled */
 	XVS_R_CONN_RESCHED,         /* SYN on a closing tuple: rescheduled inline */
+	XVS_R_PASS_MALFORMED,       /* headers too short/inconsistent to tell whether it is for a VIP */
 	XVS_R_MAX,
 };
 

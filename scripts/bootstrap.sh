@@ -1,0 +1,52 @@
+#!/usr/bin/env bash
+# scripts/bootstrap.sh — makes this checkout ready to run: installs the system packages xvs needs when
+# they are missing (apt), installs npm dependencies, builds the BPF objects, the native addon and the
+# TypeScript. Idempotent, and fast when everything is already there.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+say() { printf '[bootstrap] %s\n' "$*" >&2; }
+
+# command-or-file : Debian package
+NEEDS=(
+  "clang:clang" "llc:llvm" "/usr/include/bpf/libbpf.h:libbpf-dev" "bpftool:bpftool" "ip:iproute2"
+  "ethtool:ethtool" "curl:curl" "socat:socat" "nginx:nginx-light" "make:make" "g++:g++"
+  "pkg-config:pkg-config" "/usr/include/gelf.h:libelf-dev" "/usr/include/zlib.h:zlib1g-dev"
+  "python3:python3" "tc:iproute2"
+)
+missing=()
+for pair in "${NEEDS[@]}"; do
+  what=${pair%%:*}; pkg=${pair#*:}
+  if [[ $what == /* ]]; then [[ -e $what ]] || missing+=("$pkg")
+  else command -v "$what" >/dev/null 2>&1 || [[ -x /usr/sbin/$what ]] || missing+=("$pkg"); fi
+done
+if ((${#missing[@]})); then
+  mapfile -t missing < <(printf '%s\n' "${missing[@]}" | sort -u)
+  if [[ $(id -u) -ne 0 ]]; then say "missing packages: ${missing[*]} (run as root to install them)"; exit 1; fi
+  say "installing: ${missing[*]}"
+  export DEBIAN_FRONTEND=noninteractive
+  apt-get update -qq
+  apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+  # nginx-light starts a system nginx on port 80 when installed; xvs's tests run their own.
+  if command -v systemctl >/dev/null 2>&1; then systemctl disable --now nginx >/dev/null 2>&1 || true; fi
+  pkill -f 'nginx: master process /usr/sbin/nginx' >/dev/null 2>&1 || true
+fi
+
+# npm dependencies: `npm ci` when node_modules is missing or older than the lockfile.
+if [[ ! -f node_modules/.package-lock.json || package-lock.json -nt node_modules/.package-lock.json ]]; then
+  say "npm ci"
+  npm ci --no-audit --no-fund --loglevel=error >&2
+fi
+
+# BPF objects (make is incremental).
+make -s -C bpf >&2
+
+# Native addon: rebuild when a source is newer than the binary.
+addon=native/build/Release/xvs_native.node
+if [[ ! -f $addon ]] || [[ -n $(find native/src native/binding.gyp -newer "$addon" -print -quit) ]]; then
+  say "building the native addon"
+  npx --no-install node-gyp rebuild --directory native --loglevel=error >&2
+fi
+
+# TypeScript (incremental).
+npx --no-install tsc -p tsconfig.json --incremental --tsBuildInfoFile dist/.tsbuildinfo >&2

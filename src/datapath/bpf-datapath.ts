@@ -1,0 +1,267 @@
+// src/datapath/bpf-datapath.ts — the Datapath over the real BPF object: opens and loads bpf/xvs.o with
+// map sizes set before load, checks the struct layouts against its BTF, maps the mmapable arrays (rings,
+// live dest counts) into this process, and encodes/decodes every map entry through abi.ts.
+import { readFileSync } from 'node:fs';
+import type { BpfObject, MmapRegion } from '../../native/index.js';
+import { native, bpfObjectPath } from './native.js';
+import {
+  CONN_F_INACTIVE, DEST_F_AVAILABLE, FWD, LAYOUTS, PROTO_TCP, PROTO_UDP, REASONS, REASON_MAX,
+  RING_SLOTS, SVC_F_ACTIVE, afOf, checkLayouts, decode, encode, type ReasonName,
+} from './abi.js';
+import type { ConnEntry, Datapath, DestCounts, DestEntry } from './datapath.js';
+import type { ServiceKey, Stats } from '../model/service.js';
+import type { RingPort } from '../sched/ring.js';
+import { XvsError } from '../model/errors.js';
+
+export interface BpfDatapathOptions {
+  objectPath?: string;
+  maxConns?: number;
+}
+
+const RING_BYTES = LAYOUTS.xvs_ring.size;
+
+/** Number of possible CPUs, the stride of per-CPU map values (as libbpf_num_possible_cpus). */
+export function possibleCpus(): number {
+  const spec = readFileSync('/sys/devices/system/cpu/possible', 'utf8').trim();
+  let n = 0;
+  for (const part of spec.split(',')) {
+    const [a, b] = part.split('-').map(Number);
+    n += b === undefined ? 1 : b - a + 1;
+  }
+  return n;
+}
+
+class MmapRing implements RingPort {
+  private readonly u64: BigUint64Array;
+  private readonly slots: Uint32Array;
+  constructor(buffer: ArrayBuffer, index: number) {
+    const base = index * RING_BYTES;
+    this.u64 = new BigUint64Array(buffer, base, 2);
+    this.slots = new Uint32Array(buffer, base + 16, RING_SLOTS);
+  }
+  cons(): bigint {
+    return Atomics.load(this.u64, 0);
+  }
+  prod(): bigint {
+    return this.u64[1];
+  }
+  writeSlot(index: bigint, destId: number): void {
+    this.slots[Number(index & BigInt(RING_SLOTS - 1))] = destId;
+  }
+  publish(prod: bigint): void {
+    // Atomics.store is sequentially consistent: the slot stores above are visible before prod.
+    Atomics.store(this.u64, 1, prod);
+  }
+  reset(): void {
+    Atomics.store(this.u64, 0, 0n);
+    Atomics.store(this.u64, 1, 0n);
+  }
+}
+
+export class BpfDatapath implements Datapath {
+  readonly connTableSize: number;
+  private readonly fds: Record<string, number> = {};
+  private readonly ringsRegion: MmapRegion;
+  private readonly dcntRegion: MmapRegion;
+  private readonly dcnt: Uint32Array;
+  private readonly rings = new Map<number, MmapRing>();
+  private readonly ncpu = possibleCpus();
+  private closed = false;
+
+  private constructor(readonly object: BpfObject, readonly objectPath: string, maxConns: number) {
+    this.connTableSize = maxConns;
+    for (const m of ['xvs_svcs', 'xvs_dests', 'xvs_dcnt', 'xvs_rings', 'xvs_conns', 'xvs_svc_st', 'xvs_dest_st', 'xvs_reasons', 'xvs_txports']) {
+      this.fds[m] = object.mapFd(m);
+    }
+    this.ringsRegion = new native.MmapRegion(this.fds.xvs_rings);
+    this.dcntRegion = new native.MmapRegion(this.fds.xvs_dcnt);
+    this.dcnt = new Uint32Array(this.dcntRegion.buffer);
+  }
+
+  /** Opens, checks and loads the object. Throws XvsError('INTERNAL') on an ABI mismatch. */
+  static async open(opts: BpfDatapathOptions = {}): Promise<BpfDatapath> {
+    const objectPath = opts.objectPath ?? bpfObjectPath('xvs');
+    const problems = checkLayouts((s) => native.btfStructLayout(objectPath, s));
+    const reasons = native.btfEnum(objectPath, 'xvs_reason');
+    REASONS.forEach((name, i) => {
+      if (reasons[name] !== i) problems.push(`enum xvs_reason: ${name} is ${reasons[name]} in BTF, ${i} in TypeScript`);
+    });
+    if (problems.length > 0) {
+      throw new XvsError('INTERNAL', `the BPF object ${objectPath} does not match this control plane's ABI:\n${problems.join('\n')}`);
+    }
+    const object = new native.BpfObject(objectPath);
+    try {
+      const maxConns = opts.maxConns ?? 262144;
+      object.setMaxEntries('xvs_conns', maxConns);
+      await object.load();
+      return new BpfDatapath(object, objectPath, maxConns);
+    } catch (e) {
+      object.close();
+      throw e;
+    }
+  }
+
+  progFd(name: 'xvs_xdp' | 'xvs_tc'): number {
+    return this.object.progFd(name);
+  }
+
+  private svcKey(key: ServiceKey): Buffer {
+    return encode('xvs_svc_key', {
+      addr: key.addr, port: key.port, proto: key.protocol === 'tcp' ? PROTO_TCP : PROTO_UDP, af: afOf(key.addr),
+    });
+  }
+
+  private static u32(n: number): Buffer {
+    const b = Buffer.alloc(4);
+    b.writeUInt32LE(n);
+    return b;
+  }
+
+  putService(key: ServiceKey, id: number): void {
+    native.mapUpdate(this.fds.xvs_svcs, this.svcKey(key), encode('xvs_svc', { id, flags: SVC_F_ACTIVE }));
+  }
+
+  deleteService(key: ServiceKey): void {
+    native.mapDelete(this.fds.xvs_svcs, this.svcKey(key));
+  }
+
+  putDest(id: number, d: DestEntry): void {
+    native.mapUpdate(this.fds.xvs_dests, BpfDatapath.u32(id), encode('xvs_dest', {
+      addr: d.addr, port: d.port, af: afOf(d.addr), fwd: FWD[d.fwd], flags: d.available ? DEST_F_AVAILABLE : 0, svc_id: d.svcId,
+    }));
+  }
+
+  clearDest(id: number): void {
+    native.mapUpdate(this.fds.xvs_dests, BpfDatapath.u32(id), Buffer.alloc(LAYOUTS.xvs_dest.size));
+  }
+
+  ring(svcId: number): MmapRing {
+    let r = this.rings.get(svcId);
+    if (!r) {
+      r = new MmapRing(this.ringsRegion.buffer, svcId);
+      this.rings.set(svcId, r);
+    }
+    return r;
+  }
+
+  resetRing(svcId: number): void {
+    this.ring(svcId).reset();
+  }
+
+  destCounts(destId: number): DestCounts {
+    return { active: Atomics.load(this.dcnt, destId * 2), inactive: Atomics.load(this.dcnt, destId * 2 + 1) };
+  }
+
+  adjustDestCounts(destId: number, dActive: number, dInactive: number): void {
+    if (dActive) Atomics.add(this.dcnt, destId * 2, dActive);
+    if (dInactive) Atomics.add(this.dcnt, destId * 2 + 1, dInactive);
+  }
+
+  private perCpu(mapName: string, index: number, valueSize: number): Buffer[] {
+    const stride = Math.ceil(valueSize / 8) * 8;
+    const buf = Buffer.alloc(stride * this.ncpu);
+    native.mapLookup(this.fds[mapName], BpfDatapath.u32(index), buf);
+    return Array.from({ length: this.ncpu }, (_, c) => buf.subarray(c * stride, c * stride + valueSize));
+  }
+
+  private sumStats(mapName: string, index: number): Stats {
+    const total: Stats = { conns: 0n, inpkts: 0n, outpkts: 0n, inbytes: 0n, outbytes: 0n };
+    for (const v of this.perCpu(mapName, index, LAYOUTS.xvs_stats.size)) {
+      const s = decode('xvs_stats', v) as unknown as Stats;
+      total.conns += s.conns; total.inpkts += s.inpkts; total.outpkts += s.outpkts;
+      total.inbytes += s.inbytes; total.outbytes += s.outbytes;
+    }
+    return total;
+  }
+
+  svcStats(svcId: number): Stats {
+    return this.sumStats('xvs_svc_st', svcId);
+  }
+
+  destStats(destId: number): Stats {
+    return this.sumStats('xvs_dest_st', destId);
+  }
+
+  private zeroPerCpu(mapName: string, index: number, valueSize: number): void {
+    const stride = Math.ceil(valueSize / 8) * 8;
+    native.mapUpdate(this.fds[mapName], BpfDatapath.u32(index), Buffer.alloc(stride * this.ncpu));
+  }
+
+  zeroSvcStats(svcId: number): void {
+    this.zeroPerCpu('xvs_svc_st', svcId, LAYOUTS.xvs_stats.size);
+  }
+
+  zeroDestStats(destId: number): void {
+    this.zeroPerCpu('xvs_dest_st', destId, LAYOUTS.xvs_stats.size);
+  }
+
+  reasons(): Record<ReasonName, bigint> {
+    const out = Object.fromEntries(REASONS.map((r) => [r, 0n])) as Record<ReasonName, bigint>;
+    for (let i = 0; i < REASON_MAX; i++) {
+      for (const v of this.perCpu('xvs_reasons', i, 8)) out[REASONS[i]] += v.readBigUInt64LE(0);
+    }
+    return out;
+  }
+
+  private decodeConn(key: Buffer, value: Buffer): ConnEntry {
+    const k = decode('xvs_conn_key', key);
+    const v = decode('xvs_conn', value);
+    return {
+      key: Buffer.from(key),
+      protocol: k.proto === PROTO_TCP ? 'tcp' : 'udp',
+      caddr: k.saddr as string, cport: k.sport as number, vaddr: k.daddr as string, vport: k.dport as number,
+      lastSeenNs: v.last_seen_ns as bigint, createdNs: v.created_ns as bigint,
+      destId: v.dest_id as number, svcId: v.svc_id as number, state: v.state as number,
+      inactive: ((v.flags as number) & CONN_F_INACTIVE) !== 0,
+    };
+  }
+
+  conns(): ConnEntry[] {
+    const ks = LAYOUTS.xvs_conn_key.size;
+    const vs = LAYOUTS.xvs_conn.size;
+    const batch = 4096;
+    const keys = Buffer.alloc(ks * batch);
+    const values = Buffer.alloc(vs * batch);
+    const inB = Buffer.alloc(ks);
+    const outB = Buffer.alloc(ks);
+    const out: ConnEntry[] = [];
+    let first = true;
+    for (;;) {
+      let res: { count: number; done: boolean };
+      try {
+        res = native.mapLookupBatch(this.fds.xvs_conns, first ? null : inB, outB, keys, values, batch);
+      } catch (e) {
+        if ((e as NodeJS.ErrnoException).code === 'ENOENT') break; // empty map
+        throw e;
+      }
+      for (let i = 0; i < res.count; i++) {
+        out.push(this.decodeConn(keys.subarray(i * ks, (i + 1) * ks), values.subarray(i * vs, (i + 1) * vs)));
+      }
+      if (res.done) break;
+      outB.copy(inB);
+      first = false;
+    }
+    return out;
+  }
+
+  conn(key: Buffer): ConnEntry | null {
+    const v = Buffer.alloc(LAYOUTS.xvs_conn.size);
+    return native.mapLookup(this.fds.xvs_conns, key, v) ? this.decodeConn(key, v) : null;
+  }
+
+  deleteConn(key: Buffer): boolean {
+    return native.mapDelete(this.fds.xvs_conns, key);
+  }
+
+  setTxPorts(ifindexes: number[]): void {
+    for (const i of ifindexes) native.mapUpdate(this.fds.xvs_txports, BpfDatapath.u32(i), BpfDatapath.u32(i));
+  }
+
+  close(): void {
+    if (this.closed) return;
+    this.closed = true;
+    this.ringsRegion.close();
+    this.dcntRegion.close();
+    this.object.close();
+  }
+}

@@ -1,0 +1,65 @@
+// src/datapath/datapath.ts — the Datapath facade the control plane programs: the only shape the rest of
+// src/ sees of the BPF maps. BpfDatapath (bpf-datapath.ts) implements it over the real object; a fake
+// (fake-datapath.ts) implements it in memory for control-plane unit tests.
+import type { ServiceKey, Stats, ForwardMethod } from '../model/service.js';
+import type { RingPort } from '../sched/ring.js';
+import type { ReasonName } from './abi.js';
+
+export interface DestEntry {
+  addr: string;
+  port: number;
+  fwd: ForwardMethod;
+  svcId: number;
+  available: boolean;
+}
+
+/** One connection as the GC and `-Lnc` see it. `key` is the raw map key, for deletion. */
+export interface ConnEntry {
+  key: Buffer;
+  protocol: 'tcp' | 'udp';
+  caddr: string;
+  cport: number;
+  vaddr: string;
+  vport: number;
+  lastSeenNs: bigint;
+  createdNs: bigint;
+  destId: number;
+  svcId: number;
+  state: number;
+  inactive: boolean;
+}
+
+export interface DestCounts {
+  active: number;
+  inactive: number;
+}
+
+export interface Datapath {
+  readonly connTableSize: number;
+  putService(key: ServiceKey, id: number): void;
+  deleteService(key: ServiceKey): void;
+  putDest(id: number, dest: DestEntry): void;
+  /** Marks the dest slot unused (the data path drops packets of connections still naming it, as IPVS). */
+  clearDest(id: number): void;
+  ring(svcId: number): RingPort;
+  /** Sets cons = prod = 0 (a service id being (re)used). */
+  resetRing(svcId: number): void;
+  destCounts(destId: number): DestCounts;
+  /** Atomically adds to a dest's live counts (GC expiry, slot reuse). */
+  adjustDestCounts(destId: number, dActive: number, dInactive: number): void;
+  svcStats(svcId: number): Stats;
+  destStats(destId: number): Stats;
+  zeroSvcStats(svcId: number): void;
+  zeroDestStats(destId: number): void;
+  reasons(): Record<ReasonName, bigint>;
+  conns(): ConnEntry[];
+  /** Re-reads one connection (GC double check before deleting); null if gone. */
+  conn(key: Buffer): ConnEntry | null;
+  deleteConn(key: Buffer): boolean;
+  /** Interfaces the data path may redirect to (the devmap). */
+  setTxPorts(ifindexes: number[]): void;
+  close(): void;
+}
+
+/** CLOCK_MONOTONIC in ns, the clock bpf_ktime_get_ns() uses. */
+export const monotonicNs = (): bigint => process.hrtime.bigint();

@@ -1,0 +1,58 @@
+// src/datapath/fake-datapath.ts — an in-memory Datapath for control-plane unit tests (no root, no BPF).
+// Rings are real ArrayBuffer-backed rings; `consume()` plays the data path taking decisions.
+import type { ConnEntry, Datapath, DestCounts, DestEntry } from './datapath.js';
+import { serviceId, zeroStats, type ServiceKey, type Stats } from '../model/service.js';
+import type { RingPort } from '../sched/ring.js';
+import { REASONS, RING_MASK, type ReasonName } from './abi.js';
+
+class MemRing implements RingPort {
+  consIdx = 0n;
+  prodIdx = 0n;
+  readonly slots = new Uint32Array(RING_MASK + 1);
+  cons(): bigint { return this.consIdx; }
+  prod(): bigint { return this.prodIdx; }
+  writeSlot(index: bigint, destId: number): void { this.slots[Number(index & BigInt(RING_MASK))] = destId; }
+  publish(prod: bigint): void { this.prodIdx = prod; }
+}
+
+export class FakeDatapath implements Datapath {
+  readonly connTableSize = 4096;
+  readonly services = new Map<string, { key: ServiceKey; id: number }>();
+  readonly dests = new Map<number, DestEntry>();
+  readonly rings = new Map<number, MemRing>();
+  readonly counts = new Map<number, DestCounts>();
+  readonly connTable = new Map<string, ConnEntry>();
+  txPorts: number[] = [];
+
+  putService(key: ServiceKey, id: number): void { this.services.set(serviceId(key), { key, id }); }
+  deleteService(key: ServiceKey): void { this.services.delete(serviceId(key)); }
+  putDest(id: number, dest: DestEntry): void { this.dests.set(id, { ...dest }); }
+  clearDest(id: number): void { this.dests.delete(id); }
+  ring(svcId: number): MemRing {
+    let r = this.rings.get(svcId);
+    if (!r) this.rings.set(svcId, (r = new MemRing()));
+    return r;
+  }
+  resetRing(svcId: number): void { this.rings.set(svcId, new MemRing()); }
+  /** Plays the data path: takes the next decision of a service's ring (a dest id, or DEST_NONE). */
+  consume(svcId: number): number {
+    const r = this.ring(svcId);
+    const i = r.consIdx++;
+    return r.slots[Number(i & BigInt(RING_MASK))];
+  }
+  destCounts(destId: number): DestCounts { return { ...(this.counts.get(destId) ?? { active: 0, inactive: 0 }) }; }
+  adjustDestCounts(destId: number, dActive: number, dInactive: number): void {
+    const c = this.counts.get(destId) ?? { active: 0, inactive: 0 };
+    this.counts.set(destId, { active: c.active + dActive, inactive: c.inactive + dInactive });
+  }
+  svcStats(): Stats { return zeroStats(); }
+  destStats(): Stats { return zeroStats(); }
+  zeroSvcStats(): void {}
+  zeroDestStats(): void {}
+  reasons(): Record<ReasonName, bigint> { return Object.fromEntries(REASONS.map((r) => [r, 0n])) as Record<ReasonName, bigint>; }
+  conns(): ConnEntry[] { return [...this.connTable.values()]; }
+  conn(key: Buffer): ConnEntry | null { return this.connTable.get(key.toString('hex')) ?? null; }
+  deleteConn(key: Buffer): boolean { return this.connTable.delete(key.toString('hex')); }
+  setTxPorts(ifindexes: number[]): void { this.txPorts = [...ifindexes]; }
+  close(): void {}
+}
