@@ -45,7 +45,8 @@ make -s -C bpf >&2
 addon=native/build/Release/xvs_native.node
 if [[ ! -f $addon ]] || [[ -n $(find native/src native/binding.gyp -newer "$addon" -print -quit) ]]; then
   say "building the native addon"
-  npx --no-install node-gyp rebuild --directory native --loglevel=error >&2
+  nodedir=(); [[ -f /usr/include/node/node.h ]] && nodedir=(--nodedir=/usr)
+  npx --no-install node-gyp rebuild "${nodedir[@]}" --directory native --loglevel=error >&2
 fi
 
 # TypeScript (incremental).
