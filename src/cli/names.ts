@@ -48,8 +48,9 @@ export function systemResolver(servicesPath = '/etc/services'): NameResolver {
   };
   return {
     async hostToAddr(name) {
+      if (name === '') return undefined; // node answers a null address for ''; gethostbyname fails
       try {
-        return (await dns.promises.lookup(name, { family: 4 })).address;
+        return (await dns.promises.lookup(name, { family: 4 })).address ?? undefined;
       } catch {
         return undefined;
       }
