@@ -1,0 +1,228 @@
+/* xvs_conn.h — the connection table logic: IPVS's TCP state machine (input-only variant, DR/TUN never
+ * see replies) with the kernel's activeconns/inactconns accounting, and taking scheduling decisions
+ * from a service's ring to open (or reopen) a connection entry. */
+#ifndef XVS_CONN_H
+#define XVS_CONN_H
+
+#include "xvs_maps.h"
+
+#define XVS_EEXIST 17
+
+/* The INPUT-ONLY rows of tcp_states[] in net/netfilter/ipvs/ip_vs_proto_tcp.c (the table used for
+ * connections flagged IP_VS_CONN_F_NOOUTPUT, i.e. every non-NAT forwarding method), packed as 11
+ * next-state nibbles per event so a transition is a shift and a mask: no table in memory, no bounds
+ * check for the verifier. Nibble i is the next state when the current state is i. */
+#define XVS_TCP_ROW(s0, s1, s2, s3, s4, s5, s6, s7, s8, s9, s10)                                   \
+	((__u64)(s0) | (__u64)(s1) << 4 | (__u64)(s2) << 8 | (__u64)(s3) << 12 | (__u64)(s4) << 16 |     \
+	 (__u64)(s5) << 20 | (__u64)(s6) << 24 | (__u64)(s7) << 28 | (__u64)(s8) << 32 |                \
+	 (__u64)(s9) << 36 | (__u64)(s10) << 40)
+
+#define sNO XVS_TCP_S_NONE
+#define sES XVS_TCP_S_ESTABLISHED
+#define sSS XVS_TCP_S_SYN_SENT
+#define sSR XVS_TCP_S_SYN_RECV
+#define sFW XVS_TCP_S_FIN_WAIT
+#define sTW XVS_TCP_S_TIME_WAIT
+#define sCL XVS_TCP_S_CLOSE
+#define sCW XVS_TCP_S_CLOSE_WAIT
+#define sLA XVS_TCP_S_LAST_ACK
+#define sLI XVS_TCP_S_LISTEN
+#define sSA XVS_TCP_S_SYNACK
+/* Index of the event rows, as tcp_state_idx() numbers them. */
+enum { XVS_TCP_EV_SYN = 0, XVS_TCP_EV_FIN, XVS_TCP_EV_ACK, XVS_TCP_EV_RST };
+
+static __always_inline __u64 xvs_tcp_input_only_row(int event)
+{
+	switch (event) {
+	/*                                 sNO  sES  sSS  sSR  sFW  sTW  sCL  sCW  sLA  sLI  sSA */
+	case XVS_TCP_EV_SYN: return XVS_TCP_ROW(sSR, sES, sES, sSR, sSR, sSR, sSR, sSR, sSR, sSR, sSR);
+	case XVS_TCP_EV_FIN: return XVS_TCP_ROW(sCL, sFW, sSS, sTW, sFW, sTW, sCL, sCW, sLA, sLI, sTW);
+	case XVS_TCP_EV_ACK: return XVS_TCP_ROW(sCL, sES, sSS, sES, sFW, sTW, sCL, sCW, sCL, sLI, sES);
+	default:             return XVS_TCP_ROW(sCL, sCL, sCL, sSR, sCL, sCL, sCL, sCL, sLA, sLI, sCL);
+	}
+}
+#undef sNO
+#undef sES
+#undef sSS
+#undef sSR
+#undef sFW
+#undef sTW
+#undef sCL
+#undef sCW
+#undef sLA
+#undef sLI
+#undef sSA
+
+/* States in which a new SYN on the same tuple starts a new connection (rescheduled inline) instead
+ * of joining the old one. TIME_WAIT and CLOSE are the kernel's conn_reuse_mode default; FIN_WAIT is
+ * its conn_reuse_mode bit 2 for NOOUTPUT conns; CLOSE_WAIT and LAST_ACK are unreachable in the
+ * input-only table but are closing states all the same. */
+#define XVS_TCP_REUSE_MASK                                                                          \
+	((1U << XVS_TCP_S_TIME_WAIT) | (1U << XVS_TCP_S_CLOSE) | (1U << XVS_TCP_S_FIN_WAIT) |            \
+	 (1U << XVS_TCP_S_CLOSE_WAIT) | (1U << XVS_TCP_S_LAST_ACK))
+
+/* A SYN that may open a connection: SYN without ACK and RST. */
+static __always_inline int xvs_tcp_is_syn(__u8 tcp_flags)
+{
+	return (tcp_flags & (XVS_TCP_SYN | XVS_TCP_ACK | XVS_TCP_RST)) == XVS_TCP_SYN;
+}
+
+static __always_inline int xvs_tcp_is_reusable(__u8 state)
+{
+	return state < 32 && ((XVS_TCP_REUSE_MASK >> state) & 1);
+}
+
+/* set_tcp_state()'s lookup: the event is chosen rst first, then syn, fin, ack; a segment with none of
+ * those flags moves the connection to CLOSE, as in the kernel (tcp_state_idx() < 0). */
+static __always_inline __u8 xvs_tcp_next_state(__u8 state, __u8 tcp_flags)
+{
+	__u64 row;
+
+	if (tcp_flags & XVS_TCP_RST)
+		row = xvs_tcp_input_only_row(XVS_TCP_EV_RST);
+	else if (tcp_flags & XVS_TCP_SYN)
+		row = xvs_tcp_input_only_row(XVS_TCP_EV_SYN);
+	else if (tcp_flags & XVS_TCP_FIN)
+		row = xvs_tcp_input_only_row(XVS_TCP_EV_FIN);
+	else if (tcp_flags & XVS_TCP_ACK)
+		row = xvs_tcp_input_only_row(XVS_TCP_EV_ACK);
+	else
+		return XVS_TCP_S_CLOSE;
+	if (unlikely(state >= XVS_TCP_S_LAST))
+		return XVS_TCP_S_CLOSE;
+	return (row >> (state * 4)) & 0xf;
+}
+
+/* The counter half of set_tcp_state(): a connection is in activeconns while ESTABLISHED and not
+ * flagged INACTIVE; leaving ESTABLISHED moves it to inactconns and back again on re-entry. */
+static __always_inline void xvs_conn_set_tcp_state(struct xvs_conn *conn, __u8 new_state)
+{
+	__u16 flags = conn->flags;
+
+	if (!(flags & XVS_CONN_F_INACTIVE) && new_state != XVS_TCP_S_ESTABLISHED) {
+		xvs_dcnt_add(conn->dest_id, -1, 1);
+		conn->flags = flags | XVS_CONN_F_INACTIVE;
+	} else if ((flags & XVS_CONN_F_INACTIVE) && new_state == XVS_TCP_S_ESTABLISHED) {
+		xvs_dcnt_add(conn->dest_id, 1, -1);
+		conn->flags = flags & ~XVS_CONN_F_INACTIVE;
+	}
+	conn->state = new_state;
+}
+
+/* A dest a connection may still be forwarded to: live and still owned by the same service (ids of
+ * deleted dests are reused by the control plane). */
+static __always_inline int xvs_dest_usable(const struct xvs_dest *dest, __u32 svc_id)
+{
+	return dest && (dest->flags & XVS_DEST_F_AVAILABLE) && dest->svc_id == svc_id;
+}
+
+/* Takes decision cons++ from the service's ring. Returns 0 with the dest, or a drop reason. */
+static __always_inline int xvs_sched_ring(__u32 svc_id, __u8 af, __u32 *dest_id,
+					  struct xvs_dest **dest)
+{
+	struct xvs_ring *ring = bpf_map_lookup_elem(&xvs_rings, &svc_id);
+	struct xvs_dest *d;
+	__u64 prod, i;
+	__u32 id;
+
+	if (unlikely(!ring))
+		return XVS_R_DROP_NO_DEST;
+	/* The control plane writes slots before it advances prod (release); one read of prod. */
+	prod = *(volatile __u64 *)&ring->prod;
+	if (unlikely(prod == 0))
+		return XVS_R_DROP_NO_DEST;
+	i = __sync_fetch_and_add(&ring->cons, 1);
+	if (unlikely(i >= prod))
+		xvs_count(XVS_R_RING_EXHAUSTED); /* the slot holds an older decision: still a dest */
+	id = ring->slot[i & XVS_RING_MASK];
+	d = bpf_map_lookup_elem(&xvs_dests, &id);
+	/* DR/TUN forward the packet as it came: a dest of the other family cannot take it. */
+	if (unlikely(!xvs_dest_usable(d, svc_id) || d->af != af))
+		return XVS_R_DROP_DEST_GONE;
+	*dest_id = id;
+	*dest = d;
+	return 0;
+}
+
+/* Result of opening a connection: where the packet goes. */
+struct xvs_conn_target {
+	struct xvs_dest *dest;
+	__u32 dest_id;
+	__u8 fwd;
+	__u8 new_conn; /* 1 if this packet created a connection (the conns counters count it) */
+};
+
+/* Schedules a new connection for `key` and records it: inserted, or written over `old` when a SYN
+ * reuses a closing tuple. Returns 0 with *t filled, or a drop reason.
+ *
+ * Counting as the kernel does: ip_vs_bind_dest() puts every new connection in inactconns (the dest's
+ * conn_flags always carry IP_VS_CONN_F_INACTIVE, see __ip_vs_update_dest()), then TCP's first SYN
+ * moves NONE -> SYN_RECV, which is not ESTABLISHED, so it stays inactive. UDP has no state
+ * transitions that touch the counters: a UDP connection stays in inactconns for its whole life (what
+ * ipvsadm -Ln shows for UDP services). */
+static __always_inline int xvs_conn_open(struct xvs_conn_key *key, __u32 svc_id, __u8 tcp_flags,
+					 __u64 now, struct xvs_conn *old, struct xvs_conn_target *t)
+{
+	struct xvs_conn nc = {};
+	struct xvs_dest *dest;
+	__u32 dest_id;
+	int rc;
+
+	rc = xvs_sched_ring(svc_id, key->af, &dest_id, &dest);
+	if (rc)
+		return rc;
+
+	nc.last_seen_ns = now;
+	nc.created_ns = now;
+	nc.dest_id = dest_id;
+	nc.svc_id = svc_id;
+	nc.fwd = dest->fwd;
+	nc.flags = XVS_CONN_F_INACTIVE;
+	nc.state = key->proto == XVS_PROTO_TCP ? xvs_tcp_next_state(XVS_TCP_S_NONE, tcp_flags)
+					       : XVS_TCP_S_NONE;
+
+	if (old) {
+		/* The old entry expires now (ip_vs_conn_expire_now): its dest loses it. A dest that is gone
+		 * or was reused by another service has had its counters reset by the control plane. */
+		struct xvs_dest *od = bpf_map_lookup_elem(&xvs_dests, &old->dest_id);
+
+		if (xvs_dest_usable(od, old->svc_id)) {
+			if (old->flags & XVS_CONN_F_INACTIVE)
+				xvs_dcnt_add(old->dest_id, 0, -1);
+			else
+				xvs_dcnt_add(old->dest_id, -1, 0);
+		}
+		*old = nc;
+		xvs_count(XVS_R_CONN_RESCHED);
+	} else {
+		rc = bpf_map_update_elem(&xvs_conns, key, &nc, BPF_NOEXIST);
+		if (unlikely(rc)) {
+			struct xvs_conn *raced;
+
+			if (rc != -XVS_EEXIST)
+				return XVS_R_DROP_CONN_FULL;
+			/* Another CPU opened this tuple since our lookup (a retransmitted SYN): join its
+			 * connection; it did the counting. The decision we took is simply skipped. */
+			raced = bpf_map_lookup_elem(&xvs_conns, key);
+			if (!raced)
+				return XVS_R_DROP_CONN_FULL;
+			dest = bpf_map_lookup_elem(&xvs_dests, &raced->dest_id);
+			if (!xvs_dest_usable(dest, svc_id))
+				return XVS_R_DROP_DEST_GONE;
+			t->dest = dest;
+			t->dest_id = raced->dest_id;
+			t->fwd = raced->fwd;
+			t->new_conn = 0;
+			return 0;
+		}
+	}
+	xvs_dcnt_add(dest_id, 0, 1);
+	xvs_count(XVS_R_CONN_NEW);
+	t->dest = dest;
+	t->dest_id = dest_id;
+	t->fwd = nc.fwd;
+	t->new_conn = 1;
+	return 0;
+}
+
+#endif /* XVS_CONN_H */

@@ -1,0 +1,205 @@
+/* xvs_core.h — the packet walk shared by the XDP and tc entry points: parse, connection lookup,
+ * (on a miss) service lookup and scheduling, TCP state, counters, forward. Works on data/data_end
+ * pointers and returns an enum xvs_verdict; the entry points translate it to their actions.
+ *
+ * Order as in the kernel's ip_vs_in(): the connection table first, the service only for packets
+ * without a connection. An established flow costs one hash lookup (plus array lookups).
+ *
+ * Malformed packets: when the headers are too short or inconsistent to even tell whether the packet
+ * is ours (Ethernet/IP header truncated, bad version, IHL < 5, ports missing), it is passed to the
+ * kernel untouched (XVS_R_PASS_MALFORMED): not ours to judge, and ip_rcv() drops what is really
+ * broken. Once the tuple names a connection or {proto, VIP, port} a service, anything inconsistent
+ * (L4 header truncated, TCP doff < 5, IP length shorter than the headers or longer than the frame) is
+ * dropped (XVS_R_DROP_MALFORMED). A malformed packet is never forwarded. The IPv4 header checksum is
+ * not verified (the real server's stack does). */
+#ifndef XVS_CORE_H
+#define XVS_CORE_H
+
+#include "xvs_parse.h"
+#include "xvs_maps.h"
+#include "xvs_conn.h"
+#include "xvs_fwd.h"
+
+/* L3 parse into f->key (addresses, proto, af) and f->l3_len/flowinfo. Returns XVS_CONTINUE or a
+ * pass verdict (the reason counted). The cursor is left at the L4 header. */
+static __always_inline int xvs_parse_l3(struct xvs_hdr_cursor *nh, void *data_end, int eth_type,
+					struct xvs_flow *f, __u32 *l3_hdr_len)
+{
+	if (likely(eth_type == XVS_ETH_P_IP_BE)) {
+		struct iphdr *iph;
+		__u8 ver_ihl;
+		int proto = xvs_parse_iphdr(nh, data_end, &iph);
+
+		if (unlikely(proto < 0))
+			return xvs_pass(XVS_R_PASS_MALFORMED);
+		/* One byte compare for the common case: version 4, no options. */
+		ver_ihl = *(__u8 *)iph;
+		if (unlikely(ver_ihl != 0x45)) {
+			if ((ver_ihl >> 4) != 4 || (ver_ihl & 0xf) < 5)
+				return xvs_pass(XVS_R_PASS_MALFORMED);
+			return xvs_pass(XVS_R_PASS_IP_OPTIONS);
+		}
+		if (unlikely(iph->frag_off & XVS_IP_FRAG_MASK_BE))
+			return xvs_pass(XVS_R_PASS_FRAGMENT);
+		if (unlikely(proto != IPPROTO_TCP && proto != IPPROTO_UDP))
+			return xvs_pass(XVS_R_PASS_NOT_L4);
+		f->key.saddr[0] = iph->saddr;
+		f->key.daddr[0] = iph->daddr;
+		f->key.proto = proto;
+		f->key.af = XVS_AF_INET;
+		f->l3_len = bpf_ntohs(iph->tot_len);
+		f->flowinfo = iph->tos;
+		*l3_hdr_len = sizeof(*iph);
+		return XVS_CONTINUE;
+	}
+	if (eth_type == XVS_ETH_P_IPV6_BE) {
+		struct ipv6hdr *ip6h;
+		int proto = xvs_parse_ip6hdr(nh, data_end, &ip6h);
+
+		if (unlikely(proto < 0 || ip6h->version != 6))
+			return xvs_pass(XVS_R_PASS_MALFORMED);
+		if (unlikely(proto != IPPROTO_TCP && proto != IPPROTO_UDP)) {
+			if (xvs_ipv6_is_ext(proto))
+				return xvs_pass(XVS_R_PASS_FRAGMENT);
+			return xvs_pass(XVS_R_PASS_NOT_L4);
+		}
+		__builtin_memcpy(f->key.saddr, &ip6h->saddr, sizeof(f->key.saddr));
+		__builtin_memcpy(f->key.daddr, &ip6h->daddr, sizeof(f->key.daddr));
+		f->key.proto = proto;
+		f->key.af = XVS_AF_INET6;
+		/* payload_len 0 (jumbogram) fails the length check below. */
+		f->l3_len = bpf_ntohs(ip6h->payload_len) + sizeof(*ip6h);
+		f->flowinfo = *(__be32 *)ip6h & bpf_htonl(0x0fffffff);
+		*l3_hdr_len = sizeof(*ip6h);
+		return XVS_CONTINUE;
+	}
+	return xvs_pass(XVS_R_PASS_NOT_IP);
+}
+
+/* The whole L4 header must be there and the IP length must cover the headers and fit the frame.
+ * Reads the TCP flags. Returns 0, or -1 for a malformed packet. */
+static __always_inline int xvs_check_l4(struct xvs_hdr_cursor *nh, void *data_end,
+					struct xvs_flow *f, __u32 l3_hdr_len, __u32 frame_len)
+{
+	int l4_hdr_len;
+
+	if (f->key.proto == XVS_PROTO_TCP) {
+		struct tcphdr *th;
+
+		l4_hdr_len = xvs_parse_tcphdr(nh, data_end, &th);
+		if (unlikely(l4_hdr_len < 0))
+			return -1;
+		f->tcp_flags = ((__u8 *)th)[13];
+	} else {
+		struct udphdr *uh;
+
+		l4_hdr_len = xvs_parse_udphdr(nh, data_end, &uh);
+		if (unlikely(l4_hdr_len < 0))
+			return -1;
+	}
+	if (unlikely(f->l3_len < l3_hdr_len + l4_hdr_len ||
+		     f->l3_len > frame_len - sizeof(struct ethhdr)))
+		return -1;
+	return 0;
+}
+
+/* Looks up the service of a packet without a (usable) connection. */
+static __always_inline struct xvs_svc *xvs_svc_lookup(const struct xvs_flow *f)
+{
+	struct xvs_svc_key skey = {};
+
+	__builtin_memcpy(skey.addr, f->key.daddr, sizeof(skey.addr));
+	skey.port = f->key.dport;
+	skey.proto = f->key.proto;
+	skey.af = f->key.af;
+	return bpf_map_lookup_elem(&xvs_svcs, &skey);
+}
+
+static __always_inline int xvs_process(void *ctx, struct xvs_pkt *p)
+{
+	void *data_end = p->data_end;
+	struct xvs_hdr_cursor nh = { .pos = p->data };
+	struct xvs_conn_target t = {};
+	struct xvs_flow f = {};
+	struct xvs_l4ports *ports;
+	struct xvs_conn *conn;
+	struct xvs_svc *svc;
+	struct ethhdr *eth;
+	__u32 l3_hdr_len = 0, svc_id;
+	__u64 now;
+	int eth_type, rc;
+
+	eth_type = xvs_parse_ethhdr(&nh, data_end, &eth);
+	if (unlikely(eth_type < 0))
+		return xvs_pass(XVS_R_PASS_MALFORMED);
+	rc = xvs_parse_l3(&nh, data_end, eth_type, &f, &l3_hdr_len);
+	if (rc != XVS_CONTINUE)
+		return rc;
+	if (unlikely(xvs_parse_l4ports(&nh, data_end, &ports) < 0))
+		return xvs_pass(XVS_R_PASS_MALFORMED);
+	f.key.sport = ports->source;
+	f.key.dport = ports->dest;
+
+	conn = bpf_map_lookup_elem(&xvs_conns, &f.key);
+	if (likely(conn)) {
+		if (unlikely(xvs_check_l4(&nh, data_end, &f, l3_hdr_len, p->len)))
+			return xvs_drop(XVS_R_DROP_MALFORMED);
+		/* Tick resolution is plenty for idle timeouts, and far cheaper than a clock read. */
+		now = bpf_ktime_get_coarse_ns();
+		if (unlikely(xvs_tcp_is_syn(f.tcp_flags) && xvs_tcp_is_reusable(conn->state))) {
+			/* A new connection on a closing tuple: never drop the SYN, schedule it afresh with
+			 * the service as it is now. */
+			svc = xvs_svc_lookup(&f);
+			if (!svc)
+				return xvs_pass(XVS_R_PASS_NO_SERVICE);
+			svc_id = svc->id;
+			rc = xvs_conn_open(&f.key, svc_id, f.tcp_flags, now, conn, &t);
+			if (rc)
+				return xvs_drop(rc);
+		} else {
+			svc_id = conn->svc_id;
+			t.dest_id = conn->dest_id;
+			t.dest = bpf_map_lookup_elem(&xvs_dests, &t.dest_id);
+			if (unlikely(!xvs_dest_usable(t.dest, svc_id)))
+				return xvs_drop(XVS_R_DROP_DEST_GONE);
+			if (f.key.proto == XVS_PROTO_TCP) {
+				__u8 next = xvs_tcp_next_state(conn->state, f.tcp_flags);
+
+				if (unlikely(next != conn->state))
+					xvs_conn_set_tcp_state(conn, next);
+			}
+			/* Write only when the tick moved: keeps the entry's cache line clean. */
+			if (conn->last_seen_ns != now)
+				conn->last_seen_ns = now;
+			t.fwd = conn->fwd;
+		}
+	} else {
+		svc = xvs_svc_lookup(&f);
+		if (!svc)
+			return xvs_pass(XVS_R_PASS_NO_SERVICE);
+		svc_id = svc->id;
+		/* Ours from here on: the headers must be whole and consistent. */
+		if (unlikely(xvs_check_l4(&nh, data_end, &f, l3_hdr_len, p->len)))
+			return xvs_drop(XVS_R_DROP_MALFORMED);
+		/* TCP opens on SYN only; any UDP datagram opens a connection. */
+		if (f.key.proto == XVS_PROTO_TCP && !xvs_tcp_is_syn(f.tcp_flags))
+			return xvs_drop(XVS_R_DROP_NO_CONN_NOT_SYN);
+		now = bpf_ktime_get_coarse_ns();
+		rc = xvs_conn_open(&f.key, svc_id, f.tcp_flags, now, NULL, &t);
+		if (rc)
+			return xvs_drop(rc);
+	}
+	if (unlikely(!t.dest))
+		return xvs_drop(XVS_R_DROP_DEST_GONE); /* unreachable; tells the verifier dest != NULL */
+
+	/* As ip_vs_in_stats(): every packet that belongs to a connection, before transmission. */
+	xvs_stats_in(&xvs_svc_st, svc_id, f.l3_len, t.new_conn);
+	xvs_stats_in(&xvs_dest_st, t.dest_id, f.l3_len, t.new_conn);
+
+	if (likely(t.fwd == XVS_FWD_DROUTE))
+		return xvs_fwd_dr(ctx, p, eth, &f, t.dest_id, t.dest, now);
+	/* Forwarding methods this data path does not implement (yet): never forward blindly. */
+	return xvs_drop(XVS_R_DROP_DEST_GONE);
+}
+
+#endif /* XVS_CORE_H */

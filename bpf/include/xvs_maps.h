@@ -1,0 +1,160 @@
+/* xvs_maps.h — every map of the xvs data path (the control plane opens them by these names) and the
+ * small counting helpers over them. Include from exactly one BPF object: the definitions live here. */
+#ifndef XVS_MAPS_H
+#define XVS_MAPS_H
+
+#include "xvs_consts.h"
+
+/* key: struct xvs_svc_key {af, proto, VIP, port}  value: struct xvs_svc  written by: control plane */
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, XVS_MAX_SERVICES);
+	__type(key, struct xvs_svc_key);
+	__type(value, struct xvs_svc);
+} xvs_svcs SEC(".maps");
+
+/* key: __u32 dest id  value: struct xvs_dest  written by: control plane.
+ * As in ip_vs_in(), established connections are looked up before (instead of) their service: a dest
+ * keeps XVS_DEST_F_AVAILABLE only while it belongs to a live service, or its connections go on. */
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, XVS_MAX_DESTS);
+	__type(key, __u32);
+	__type(value, struct xvs_dest);
+} xvs_dests SEC(".maps");
+
+/* key: __u32 dest id  value: struct xvs_dest_cnt (mmapable)
+ * written by: datapath (atomic add on state changes) and control plane (GC of expired conns) */
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(map_flags, BPF_F_MMAPABLE);
+	__uint(max_entries, XVS_MAX_DESTS);
+	__type(key, __u32);
+	__type(value, struct xvs_dest_cnt);
+} xvs_dcnt SEC(".maps");
+
+/* key: __u32 service id  value: struct xvs_ring (mmapable)
+ * written by: control plane (slots, then prod) and datapath (cons, atomically) */
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(map_flags, BPF_F_MMAPABLE);
+	__uint(max_entries, XVS_MAX_SERVICES);
+	__type(key, __u32);
+	__type(value, struct xvs_ring);
+} xvs_rings SEC(".maps");
+
+/* key: struct xvs_conn_key (client 5-tuple)  value: struct xvs_conn
+ * written by: datapath (control plane GC deletes). Shared LRU: one table for all CPUs. */
+struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(max_entries, XVS_MAX_CONNS);
+	__type(key, struct xvs_conn_key);
+	__type(value, struct xvs_conn);
+} xvs_conns SEC(".maps");
+
+/* key: __u32 service id  value: struct xvs_stats (per CPU)  written by: datapath */
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, XVS_MAX_SERVICES);
+	__type(key, __u32);
+	__type(value, struct xvs_stats);
+} xvs_svc_st SEC(".maps");
+
+/* key: __u32 dest id  value: struct xvs_stats (per CPU)  written by: datapath */
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, XVS_MAX_DESTS);
+	__type(key, __u32);
+	__type(value, struct xvs_stats);
+} xvs_dest_st SEC(".maps");
+
+/* key: __u32 enum xvs_reason  value: __u64 packet count (per CPU)  written by: datapath */
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, XVS_R_MAX);
+	__type(key, __u32);
+	__type(value, __u64);
+} xvs_reasons SEC(".maps");
+
+/* key: __u32 ifindex  value: __u32 ifindex  written by: control plane (every attached interface).
+ * The XDP_REDIRECT targets; a forward to an interface missing here is dropped and counted. */
+struct {
+	__uint(type, BPF_MAP_TYPE_DEVMAP_HASH);
+	__uint(max_entries, XVS_MAX_IFACES);
+	__type(key, __u32);
+	__type(value, __u32);
+} xvs_txports SEC(".maps");
+
+/* The next hop toward one dest as the last successful bpf_fib_lookup() found it, per CPU. IPVS keeps
+ * the same kind of per-dest cache (dest->dest_dst); here it saves a fib + neighbour lookup on almost
+ * every packet. It is keyed by dest id and checked against the RIP and the ingress interface, expires
+ * after XVS_NH_CACHE_NS, and only vouches for packets up to the largest IP length a lookup accepted
+ * (the MTU check). DR reaches RSs on a connected network, so the next hop does not depend on the
+ * client's address. Private to the data path: no user-space layout. */
+#ifndef XVS_NH_CACHE_NS
+#define XVS_NH_CACHE_NS 1000000000ULL
+#endif
+struct xvs_nh {
+	__u64 expires_ns; /* bpf_ktime_get_coarse_ns() deadline */
+	__u32 rip[4];
+	__u32 in_ifindex;
+	__u32 out_ifindex;
+	__u32 ok_len;
+	__u8 dmac[ETH_ALEN];
+	__u8 smac[ETH_ALEN];
+};
+
+/* key: __u32 dest id  value: struct xvs_nh (per CPU)  written by: datapath */
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, XVS_MAX_DESTS);
+	__type(key, __u32);
+	__type(value, struct xvs_nh);
+} xvs_nh_cache SEC(".maps");
+
+static __always_inline void xvs_count(__u32 reason)
+{
+	__u64 *cnt = bpf_map_lookup_elem(&xvs_reasons, &reason);
+
+	if (likely(cnt))
+		*cnt += 1;
+}
+
+static __always_inline int xvs_pass(__u32 reason)
+{
+	xvs_count(reason);
+	return XVS_V_PASS;
+}
+
+static __always_inline int xvs_drop(__u32 reason)
+{
+	xvs_count(reason);
+	return XVS_V_DROP;
+}
+
+/* Per-CPU, so plain increments are exact. */
+static __always_inline void xvs_stats_in(void *map, __u32 id, __u64 bytes, __u64 new_conn)
+{
+	struct xvs_stats *st = bpf_map_lookup_elem(map, &id);
+
+	if (likely(st)) {
+		st->conns += new_conn;
+		st->inpkts += 1;
+		st->inbytes += bytes;
+	}
+}
+
+/* Shared between CPUs and the control plane: atomic adds (delta may be negative). */
+static __always_inline void xvs_dcnt_add(__u32 dest_id, int active, int inactive)
+{
+	struct xvs_dest_cnt *cnt = bpf_map_lookup_elem(&xvs_dcnt, &dest_id);
+
+	if (unlikely(!cnt))
+		return;
+	if (active)
+		__sync_fetch_and_add(&cnt->activeconns, active);
+	if (inactive)
+		__sync_fetch_and_add(&cnt->inactconns, inactive);
+}
+
+#endif /* XVS_MAPS_H */
