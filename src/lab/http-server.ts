@@ -62,11 +62,14 @@ export async function startHttpServer(ns: Netns, opts: HttpServerOptions): Promi
   const proc = ns.spawn(argv, { label: `http@${opts.name}`, logFile: opts.logFile });
   await waitFor(
     async () => {
-      if (!proc.running) throw new Error(`web server ${opts.name} exited: ${proc.output().trim()}`);
-      const { stdout } = await ns.exec(['curl', '-sS', '--max-time', '1', `http://127.0.0.1:${port}/`], { allowFail: true });
+      const { stdout } = await ns.exec(['curl', '-sS', '--max-time', '1', `http://127.0.0.1:${port}/`], { allowFail: true, quiet: true });
       return stdout.includes(opts.name);
     },
-    { timeoutMs: opts.timeoutMs ?? 10_000, what: `the web server of ${opts.name} to answer` },
+    {
+      timeoutMs: opts.timeoutMs ?? 10_000,
+      what: `the web server of ${opts.name} to answer`,
+      failFast: () => (proc.running ? null : new Error(`web server ${opts.name} exited: ${proc.output().trim()}`)),
+    },
   );
   return proc;
 }

@@ -17,6 +17,8 @@ export interface ExecOptions {
   /** Written to the command's stdin. */
   input?: string;
   env?: NodeJS.ProcessEnv;
+  /** Leave the command out of the topology's transcript (polling loops). */
+  quiet?: boolean;
 }
 
 /** A command exited non-zero, was killed, or could not be started. */

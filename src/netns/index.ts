@@ -4,7 +4,7 @@ export { waitFor, WaitTimeoutError, type WaitOptions } from './wait.js';
 export { randomPrefix, checkIfname, IFNAME_MAX } from './names.js';
 export { NsProcess, type ExitStatus, type SpawnOptions } from './process.js';
 export { attachXdpPass, detachXdp, setOffloads, xdpAttachment, ensureXdpPassObject, type XdpMode } from './xdp.js';
-export { repoRoot, binArgv, xdpPassObject } from './paths.js';
+export { repoRoot, binArgv, nodeArgv, xdpPassObject } from './paths.js';
 export { followFile, type Follower } from './follow.js';
 export {
   Topology, Netns, TopologyExistsError, listNamespaces, destroyNamespaces,

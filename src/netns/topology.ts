@@ -92,13 +92,13 @@ export class Netns {
 
   /** Runs argv inside this namespace; throws ExecError on failure unless `allowFail`. */
   exec(argv: readonly string[], opts?: ExecOptions): Promise<ExecResult> {
-    this.topology.trace(`[${this.label}]# ${formatArgv(argv)}`);
+    if (!opts?.quiet) this.topology.trace(`[${this.label}]# ${formatArgv(argv)}`);
     return runIn(this.name, argv, opts);
   }
 
   /** `ip -n <ns> <args…>` */
   ip(args: readonly string[], opts?: ExecOptions): Promise<ExecResult> {
-    this.topology.trace(`[${this.label}]# ip ${formatArgv(args)}`);
+    if (!opts?.quiet) this.topology.trace(`[${this.label}]# ip ${formatArgv(args)}`);
     return run(['ip', '-n', this.name, ...args], opts);
   }
 
@@ -131,10 +131,14 @@ export class Netns {
     return (await this.exec(['sysctl', '-n', key])).stdout.trim();
   }
 
-  /** Attaches bpf/xdp_pass.o to `ifname` (for veth peers that must receive XDP_TX/REDIRECT). */
+  /**
+   * Attaches bpf/xdp_pass.o to `ifname`, for veth peers that must receive XDP_TX/REDIRECT, and turns GRO
+   * off there (GRO on the peer silently swallows XDP_TX frames; veth's default is off, made sure of).
+   */
   async attachXdpPass(ifname: string, mode: XdpMode = 'native'): Promise<void> {
     this.topology.trace(`[${this.label}]# ip link set dev ${ifname} ${mode === 'native' ? 'xdpdrv' : 'xdpgeneric'} obj xdp_pass.o sec xdp`);
     await attachXdpPass(this.name, ifname, mode);
+    await this.setOffloads(ifname, { gro: false });
   }
 
   async setOffloads(ifname: string, features: Record<string, boolean>): Promise<void> {
@@ -164,8 +168,11 @@ export class Topology {
   private readonly onExit = (): void => this.teardownSync();
   private readonly onSignal = (sig: NodeJS.Signals): void => {
     this.teardownSync();
-    // Die of the same signal once nobody else is listening (what the default action would have done).
+    // End the process as the default action would have. With nobody else listening, die of the signal
+    // itself; otherwise exit: other listeners (e.g. signal-exit, preloaded by test runners) may each
+    // wait for the others to act, and the process would live on.
     if (process.listenerCount(sig) === 0) process.kill(process.pid, sig);
+    else process.exit(128 + (os.constants.signals[sig] ?? 0));
   };
 
   private constructor(prefix: string, opts: TopologyOptions) {

@@ -9,6 +9,8 @@ export interface WaitOptions {
   intervalMs?: number;
   /** What is being waited for, for the timeout message. */
   what?: string;
+  /** Checked before every attempt: an Error returned here ends the wait at once (e.g. "the daemon died"). */
+  failFast?: () => Error | null | undefined;
 }
 
 export class WaitTimeoutError extends Error {
@@ -33,6 +35,8 @@ export async function waitFor<T>(
   const deadline = Date.now() + timeoutMs;
   let lastError: unknown;
   for (;;) {
+    const fatal = opts.failFast?.();
+    if (fatal) throw fatal;
     try {
       const value = await predicate();
       if (value) return value as Exclude<T, false | null | undefined | 0 | ''>;
