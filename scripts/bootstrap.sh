@@ -12,7 +12,7 @@ NEEDS=(
   "clang:clang" "llc:llvm" "/usr/include/bpf/libbpf.h:libbpf-dev" "bpftool:bpftool" "ip:iproute2"
   "ethtool:ethtool" "curl:curl" "socat:socat" "nginx:nginx-light" "make:make" "g++:g++"
   "pkg-config:pkg-config" "/usr/include/gelf.h:libelf-dev" "/usr/include/zlib.h:zlib1g-dev"
-  "python3:python3" "tc:iproute2"
+  "python3:python3" "tc:iproute2" "ping:iputils-ping" "sysctl:procps" "pgrep:procps" "umount:mount"
 )
 missing=()
 for pair in "${NEEDS[@]}"; do

@@ -45,7 +45,7 @@ t.test('round trip over a unix socket', async (t) => {
   const server = await listen(sock, (cmd) => tb.execute(cmd), log);
   t.teardown(() => server.close());
   await request({ op: 'add-service', service: { protocol: 'udp', addr: '2001:db8::5', port: 53, scheduler: 'wrr', persistent: 0, netmask: '128' } }, { socketPath: sock });
-  const err = await request({ op: 'add-service', service: { protocol: 'udp', addr: '2001:db8::5', port: 53, scheduler: 'wrr', persistent: 0, netmask: '128' } }, { socketPath: sock }).catch((e) => e);
+  const err: any = await request({ op: 'add-service', service: { protocol: 'udp', addr: '2001:db8::5', port: 53, scheduler: 'wrr', persistent: 0, netmask: '128' } }, { socketPath: sock }).catch((e) => e);
   t.ok(err instanceof XvsError);
   t.equal(err.code, 'EEXIST');
   await t.rejects(listen(sock, () => null, log), { code: 'EEXIST' }, 'a second server on the same socket is refused');
