@@ -13,6 +13,7 @@ NEEDS=(
   "ethtool:ethtool" "curl:curl" "socat:socat" "nginx:nginx-light" "make:make" "g++:g++"
   "pkg-config:pkg-config" "/usr/include/gelf.h:libelf-dev" "/usr/include/zlib.h:zlib1g-dev"
   "python3:python3" "tc:iproute2" "ping:iputils-ping" "sysctl:procps" "pgrep:procps" "umount:mount"
+  "promtool:prometheus" "redis-server:redis-server"
 )
 missing=()
 for pair in "${NEEDS[@]}"; do
@@ -28,7 +29,8 @@ if ((${#missing[@]})); then
   apt-get update -qq
   apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
   # nginx-light starts a system nginx on port 80 when installed; xvs's tests run their own.
-  if command -v systemctl >/dev/null 2>&1; then systemctl disable --now nginx >/dev/null 2>&1 || true; fi
+  # prometheus (installed for promtool) likewise would start a server on :9090 where systemd runs.
+  if command -v systemctl >/dev/null 2>&1; then systemctl disable --now nginx prometheus >/dev/null 2>&1 || true; fi
   pkill -f 'nginx: master process /usr/sbin/nginx' >/dev/null 2>&1 || true
 fi
 

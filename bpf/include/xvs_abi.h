@@ -84,6 +84,14 @@ enum xvs_reason {
 	XVS_R_CONN_NEW,             /* new connection scheduled */
 	XVS_R_CONN_RESCHED,         /* SYN on a closing tuple: rescheduled inline */
 	XVS_R_PASS_MALFORMED,       /* headers too short/inconsistent to tell whether it is for a VIP */
+	XVS_R_FWD_REPLY,            /* NAT/FULLNAT reply translated back to VIP:vport (also counted TX/REDIRECT) */
+	XVS_R_PASS_STALE_REPLY,     /* reverse index names a connection that is gone or was reused */
+	XVS_R_PASS_TTL,             /* NAT/FULLNAT/TUN: TTL/hop limit would expire: the kernel answers */
+	XVS_R_DROP_NO_LADDR,        /* FULLNAT service without a local address */
+	XVS_R_DROP_LPORT_EXHAUSTED, /* FULLNAT: no free local port for (LIP, RIP, rport) after bounded tries */
+	XVS_R_ICMP_TOO_BIG,         /* TUN: oversize packet answered with ICMP frag-needed / packet-too-big */
+	XVS_R_PASS_TOO_BIG,         /* TUN: oversize packet that may be fragmented (no DF): the kernel does it */
+	XVS_R_FWD_ICMP,             /* ICMP error for a tracked connection forwarded/translated */
 	XVS_R_MAX,
 };
 
@@ -155,9 +163,18 @@ struct xvs_conn {
 	__u8 fwd;    /* XVS_FWD_* at creation */
 	__u16 flags; /* XVS_CONN_F_* */
 	__u32 pad;
+	/* The real-server side of the connection (NAT/FULLNAT: the reverse index key is
+	 * {raddr, laddr, rport, lport}). raddr/rport = RIP:rport; laddr/lport = the source the RS sees:
+	 * CIP:cport for NAT, LIP:lport for FULLNAT. Zero for DR/TUN. */
+	__u32 raddr[4];
+	__u32 laddr[4];
+	__u16 rport;
+	__u16 lport;
+	__u32 pad2;
 };
-_Static_assert(sizeof(struct xvs_conn) == 32, "xvs_conn size");
+_Static_assert(sizeof(struct xvs_conn) == 72, "xvs_conn size");
 #define XVS_CONN_F_INACTIVE (1U << 0) /* counted in inactconns (else activeconns) */
+#define XVS_CONN_F_OUTPUT (1U << 1)   /* NAT/FULLNAT: a reply was seen (IPVS clears NOOUTPUT): full table */
 
 /* xvs_svc_st / xvs_dest_st value (per-CPU), as struct ip_vs_kstats. */
 struct xvs_stats {
@@ -168,5 +185,44 @@ struct xvs_stats {
 	__u64 outbytes;
 };
 _Static_assert(sizeof(struct xvs_stats) == 40, "xvs_stats size");
+
+/* xvs_rconns key: the reply 5-tuple as it arrives from the real server
+ * {saddr = RIP, daddr = CIP (NAT) or LIP (FULLNAT), sport = rport, dport = cport or lport}, laid out
+ * as struct xvs_conn_key. Value: the forward struct xvs_conn_key of the connection. */
+
+/* xvs_laddrs value, indexed by service id: FULLNAT's local address pool. */
+#ifndef XVS_MAX_LADDRS
+#define XVS_MAX_LADDRS 8
+#endif
+struct xvs_laddr_pool {
+	__u32 count;     /* addresses in use, 0..XVS_MAX_LADDRS */
+	__u16 lport_min; /* host order, inclusive: the local port range */
+	__u16 lport_max;
+	__u32 addrs[XVS_MAX_LADDRS][4]; /* LIPs, network order, same family as the service */
+};
+_Static_assert(sizeof(struct xvs_laddr_pool) == 8 + 16 * XVS_MAX_LADDRS, "xvs_laddr_pool size");
+
+/* ---- hash schedulers (sh, dh, mh): the control plane's bucket table per service ---- */
+#define XVS_SCHED_TAB_SLOTS 4096 /* >= mh's 4093-entry lookup table */
+#define XVS_SCHED_SH 1
+#define XVS_SCHED_DH 2
+#define XVS_SCHED_MH 3
+#define XVS_SCHED_F_FALLBACK (1U << 0) /* IP_VS_SVC_F_SCHED1: sh-fallback / mh-fallback */
+#define XVS_SCHED_F_PORT (1U << 1)     /* IP_VS_SVC_F_SCHED2: sh-port / mh-port (hash the client port) */
+/* A slot's dest has weight 0 or is overloaded: no dest (sh, dh, mh) unless mh-fallback walks on. */
+#define XVS_SLOT_UNAVAIL (1U << 31)
+
+/* xvs_sched_tab value, keyed by service id: the kernel's bucket table of a hash scheduler (a service
+ * without one takes its decisions from its ring). slot[i] is a dest id, optionally | XVS_SLOT_UNAVAIL,
+ * or XVS_DEST_NONE for an empty service. For sh with fallback the control plane stores each bucket's
+ * fallback result already (it only depends on the bucket), so the data path never walks sh tables. */
+struct xvs_sched_tab {
+	__u32 kind;  /* XVS_SCHED_* */
+	__u32 flags; /* XVS_SCHED_F_* */
+	__u32 size;  /* buckets in use: 256 (sh, dh) or 4093 (mh) */
+	__u32 pad;
+	__u32 slot[XVS_SCHED_TAB_SLOTS];
+};
+_Static_assert(sizeof(struct xvs_sched_tab) == 16 + 4 * XVS_SCHED_TAB_SLOTS, "xvs_sched_tab size");
 
 #endif /* XVS_ABI_H */

@@ -5,6 +5,8 @@
 #define XVS_CONN_H
 
 #include "xvs_maps.h"
+#include "xvs_sched.h"
+#include "xvs_rev.h"
 
 #define XVS_EEXIST 17
 
@@ -144,6 +146,28 @@ static __always_inline int xvs_sched_ring(__u32 svc_id, __u8 af, __u32 *dest_id,
 	return 0;
 }
 
+/* The new connection's dest: from the service's hash table (sh, dh, mh) when it has one, else the next
+ * decision of its ring. Returns 0 with the dest, or a drop reason. */
+static __always_inline int xvs_sched_pick(const struct xvs_conn_key *key, __u32 svc_id, __u32 *dest_id,
+					  struct xvs_dest **dest)
+{
+	struct xvs_sched_tab *tab = bpf_map_lookup_elem(&xvs_sched_tab, &svc_id);
+	struct xvs_dest *d;
+	__u32 id;
+
+	if (likely(!tab))
+		return xvs_sched_ring(svc_id, key->af, dest_id, dest);
+	id = xvs_sched_hash(tab, key, svc_id);
+	if (id == XVS_DEST_NONE)
+		return XVS_R_DROP_NO_DEST; /* the kernel's scheduler returned NULL */
+	d = bpf_map_lookup_elem(&xvs_dests, &id);
+	if (unlikely(!xvs_dest_usable(d, svc_id) || d->af != key->af))
+		return XVS_R_DROP_DEST_GONE;
+	*dest_id = id;
+	*dest = d;
+	return 0;
+}
+
 /* Result of opening a connection: where the packet goes. */
 struct xvs_conn_target {
 	struct xvs_dest *dest;
@@ -168,7 +192,7 @@ static __always_inline int xvs_conn_open(struct xvs_conn_key *key, __u32 svc_id,
 	__u32 dest_id;
 	int rc;
 
-	rc = xvs_sched_ring(svc_id, key->af, &dest_id, &dest);
+	rc = xvs_sched_pick(key, svc_id, &dest_id, &dest);
 	if (rc)
 		return rc;
 
@@ -180,6 +204,13 @@ static __always_inline int xvs_conn_open(struct xvs_conn_key *key, __u32 svc_id,
 	nc.flags = XVS_CONN_F_INACTIVE;
 	nc.state = key->proto == XVS_PROTO_TCP ? xvs_tcp_next_state(XVS_TCP_S_NONE, tcp_flags)
 					       : XVS_TCP_S_NONE;
+
+	/* NAT/FULLNAT: the RS side and its reverse entry (the old one's goes first: same tuple). */
+	if (old)
+		xvs_rev_close(key, old);
+	rc = xvs_rev_open(key, dest, svc_id, &nc);
+	if (rc)
+		return rc;
 
 	if (old) {
 		/* The old entry expires now (ip_vs_conn_expire_now): its dest loses it. A dest that is gone
@@ -199,11 +230,15 @@ static __always_inline int xvs_conn_open(struct xvs_conn_key *key, __u32 svc_id,
 		if (unlikely(rc)) {
 			struct xvs_conn *raced;
 
-			if (rc != -XVS_EEXIST)
+			if (rc != -XVS_EEXIST) {
+				xvs_rev_close(key, &nc);
 				return XVS_R_DROP_CONN_FULL;
+			}
 			/* Another CPU opened this tuple since our lookup (a retransmitted SYN): join its
 			 * connection; it did the counting. The decision we took is simply skipped. */
 			raced = bpf_map_lookup_elem(&xvs_conns, key);
+			if (!raced || !xvs_rev_same(raced, &nc))
+				xvs_rev_close(key, &nc);
 			if (!raced)
 				return XVS_R_DROP_CONN_FULL;
 			dest = bpf_map_lookup_elem(&xvs_dests, &raced->dest_id);

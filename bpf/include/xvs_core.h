@@ -19,6 +19,9 @@
 #include "xvs_maps.h"
 #include "xvs_conn.h"
 #include "xvs_fwd.h"
+#include "xvs_nat.h"
+#include "xvs_tun.h"
+#include "xvs_icmperr.h"
 
 /* L3 parse into f->key (addresses, proto, af) and f->l3_len/flowinfo. Returns XVS_CONTINUE or a
  * pass verdict (the reason counted). The cursor is left at the L4 header. */
@@ -41,7 +44,7 @@ static __always_inline int xvs_parse_l3(struct xvs_hdr_cursor *nh, void *data_en
 		}
 		if (unlikely(iph->frag_off & XVS_IP_FRAG_MASK_BE))
 			return xvs_pass(XVS_R_PASS_FRAGMENT);
-		if (unlikely(proto != IPPROTO_TCP && proto != IPPROTO_UDP))
+		if (unlikely(proto != IPPROTO_TCP && proto != IPPROTO_UDP && proto != IPPROTO_ICMP))
 			return xvs_pass(XVS_R_PASS_NOT_L4);
 		f->key.saddr[0] = iph->saddr;
 		f->key.daddr[0] = iph->daddr;
@@ -58,7 +61,8 @@ static __always_inline int xvs_parse_l3(struct xvs_hdr_cursor *nh, void *data_en
 
 		if (unlikely(proto < 0 || ip6h->version != 6))
 			return xvs_pass(XVS_R_PASS_MALFORMED);
-		if (unlikely(proto != IPPROTO_TCP && proto != IPPROTO_UDP)) {
+		if (unlikely(proto != IPPROTO_TCP && proto != IPPROTO_UDP &&
+			     proto != XVS_IPPROTO_ICMPV6)) {
 			if (xvs_ipv6_is_ext(proto))
 				return xvs_pass(XVS_R_PASS_FRAGMENT);
 			return xvs_pass(XVS_R_PASS_NOT_L4);
@@ -115,12 +119,49 @@ static __always_inline struct xvs_svc *xvs_svc_lookup(const struct xvs_flow *f)
 	return bpf_map_lookup_elem(&xvs_svcs, &skey);
 }
 
+/* A reply from a real server of a NAT/FULLNAT connection, found through the reverse index: the
+ * connection must still answer to this tuple (entries of expired or reused connections are ignored). */
+static __always_inline int xvs_reply(void *ctx, struct xvs_pkt *p, struct ethhdr *eth,
+				     struct xvs_hdr_cursor *nh, struct xvs_flow *f, __u32 l3_hdr_len,
+				     const struct xvs_conn_key *rval)
+{
+	struct xvs_conn_key fkey = *rval; /* a copy: the entry may change under us */
+	struct xvs_conn *conn = bpf_map_lookup_elem(&xvs_conns, &fkey);
+	struct xvs_dest *dest;
+	__u64 now;
+
+	if (unlikely(!conn || conn->rport != f->key.sport || conn->lport != f->key.dport ||
+		     !xvs_addr_eq(conn->raddr, f->key.saddr) || !xvs_addr_eq(conn->laddr, f->key.daddr)))
+		return xvs_pass(XVS_R_PASS_STALE_REPLY);
+	if (unlikely(xvs_check_l4(nh, p->data_end, f, l3_hdr_len, p->len)))
+		return xvs_drop(XVS_R_DROP_MALFORMED);
+	dest = bpf_map_lookup_elem(&xvs_dests, &conn->dest_id);
+	if (unlikely(!xvs_dest_usable(dest, conn->svc_id)))
+		return xvs_drop(XVS_R_DROP_DEST_GONE);
+	now = bpf_ktime_get_coarse_ns();
+	if (unlikely(!(conn->flags & XVS_CONN_F_OUTPUT)))
+		conn->flags |= XVS_CONN_F_OUTPUT;
+	if (f->key.proto == XVS_PROTO_TCP) {
+		__u8 next = xvs_tcp_next_state2(conn->state, f->tcp_flags, 1);
+
+		if (unlikely(next != conn->state))
+			xvs_conn_set_tcp_state(conn, next);
+	}
+	if (conn->last_seen_ns != now)
+		conn->last_seen_ns = now;
+	/* As ip_vs_out_stats(). */
+	xvs_stats_out(&xvs_svc_st, conn->svc_id, f->l3_len);
+	xvs_stats_out(&xvs_dest_st, conn->dest_id, f->l3_len);
+	return xvs_fwd_nat_out(ctx, p, eth, f, &fkey, now);
+}
+
 static __always_inline int xvs_process(void *ctx, struct xvs_pkt *p)
 {
 	void *data_end = p->data_end;
 	struct xvs_hdr_cursor nh = { .pos = p->data };
 	struct xvs_conn_target t = {};
 	struct xvs_flow f = {};
+	struct xvs_conn_key *rval;
 	struct xvs_l4ports *ports;
 	struct xvs_conn *conn;
 	struct xvs_svc *svc;
@@ -135,6 +176,8 @@ static __always_inline int xvs_process(void *ctx, struct xvs_pkt *p)
 	rc = xvs_parse_l3(&nh, data_end, eth_type, &f, &l3_hdr_len);
 	if (rc != XVS_CONTINUE)
 		return rc;
+	if (unlikely(f.key.proto == IPPROTO_ICMP || f.key.proto == XVS_IPPROTO_ICMPV6))
+		return xvs_icmp_error(ctx, p, eth, &f);
 	if (unlikely(xvs_parse_l4ports(&nh, data_end, &ports) < 0))
 		return xvs_pass(XVS_R_PASS_MALFORMED);
 	f.key.sport = ports->source;
@@ -163,7 +206,10 @@ static __always_inline int xvs_process(void *ctx, struct xvs_pkt *p)
 			if (unlikely(!xvs_dest_usable(t.dest, svc_id)))
 				return xvs_drop(XVS_R_DROP_DEST_GONE);
 			if (f.key.proto == XVS_PROTO_TCP) {
-				__u8 next = xvs_tcp_next_state(conn->state, f.tcp_flags);
+				/* NAT/FULLNAT connections that saw a reply use IPVS's two-way table. */
+				__u8 next = likely(!(conn->flags & XVS_CONN_F_OUTPUT))
+						    ? xvs_tcp_next_state(conn->state, f.tcp_flags)
+						    : xvs_tcp_next_state2(conn->state, f.tcp_flags, 0);
 
 				if (unlikely(next != conn->state))
 					xvs_conn_set_tcp_state(conn, next);
@@ -174,6 +220,10 @@ static __always_inline int xvs_process(void *ctx, struct xvs_pkt *p)
 			t.fwd = conn->fwd;
 		}
 	} else {
+		/* Not a client's packet of a connection: maybe a real server's reply (NAT/FULLNAT). */
+		rval = bpf_map_lookup_elem(&xvs_rconns, &f.key);
+		if (rval)
+			return xvs_reply(ctx, p, eth, &nh, &f, l3_hdr_len, rval);
 		svc = xvs_svc_lookup(&f);
 		if (!svc)
 			return xvs_pass(XVS_R_PASS_NO_SERVICE);
@@ -198,7 +248,17 @@ static __always_inline int xvs_process(void *ctx, struct xvs_pkt *p)
 
 	if (likely(t.fwd == XVS_FWD_DROUTE))
 		return xvs_fwd_dr(ctx, p, eth, &f, t.dest_id, t.dest, now);
-	/* Forwarding methods this data path does not implement (yet): never forward blindly. */
+	if (t.fwd == XVS_FWD_MASQ || t.fwd == XVS_FWD_FULLNAT) {
+		/* The RS side lives in the entry (a new one: read back once). */
+		if (!conn)
+			conn = bpf_map_lookup_elem(&xvs_conns, &f.key);
+		if (unlikely(!conn))
+			return xvs_drop(XVS_R_DROP_CONN_FULL);
+		return xvs_fwd_nat_in(ctx, p, eth, &f, t.dest_id, conn, now);
+	}
+	if (t.fwd == XVS_FWD_TUNNEL)
+		return xvs_fwd_tun(ctx, p, &f, t.dest_id, t.dest, now);
+	/* Forwarding methods this data path does not implement: never forward blindly. */
 	return xvs_drop(XVS_R_DROP_DEST_GONE);
 }
 

@@ -1,10 +1,12 @@
-/* xvs_fwd.h — forwarding methods. DR (-g, "route"): the IP packet is left exactly as it came (IPVS
- * DR does not even decrement the TTL); only the Ethernet header is rewritten toward the real server,
- * with next hop and MACs from bpf_fib_lookup() on the RIP, cached per dest (see struct xvs_nh). */
+/* xvs_fwd.h — next hops and the DR method. DR (-g, "route"): the IP packet is left exactly as it came
+ * (IPVS DR does not even decrement the TTL); only the Ethernet header is rewritten toward the real
+ * server, with next hop and MACs from bpf_fib_lookup() on the RIP, cached per dest (see struct
+ * xvs_nh). The next-hop helpers here serve every method (xvs_nat.h, xvs_tun.h). */
 #ifndef XVS_FWD_H
 #define XVS_FWD_H
 
 #include "xvs_maps.h"
+#include "xvs_rev.h"
 
 /* What the forwarding step needs to know about the packet, gathered by the walk. */
 struct xvs_pkt {
@@ -25,16 +27,26 @@ struct xvs_flow {
 };
 
 static __always_inline int xvs_nh_fresh(const struct xvs_nh *nh, const struct xvs_pkt *p,
-					const struct xvs_dest *dest, __u64 now)
+					const __u32 *dst, __u64 now)
 {
-	return now < nh->expires_ns && nh->in_ifindex == p->ifindex && nh->rip[0] == dest->addr[0] &&
-	       nh->rip[1] == dest->addr[1] && nh->rip[2] == dest->addr[2] && nh->rip[3] == dest->addr[3];
+	return now < nh->expires_ns && nh->in_ifindex == p->ifindex && xvs_addr_eq(nh->rip, dst);
 }
 
-/* bpf_fib_lookup() toward the RIP with the client's flow; on success fills the cache entry. Returns
- * XVS_CONTINUE or a pass verdict (reason counted). */
-static __always_inline int xvs_fib_dr(void *ctx, const struct xvs_pkt *p, const struct xvs_flow *f,
-				      const struct xvs_dest *dest, struct xvs_nh *nh, __u64 now)
+/* What a next-hop lookup is for: the destination, a source for the route lookup (the packet's own
+ * source), the length to check against the egress MTU and the lookup flags. */
+struct xvs_route {
+	const __u32 *dst;
+	const __u32 *src;
+	__u32 len;   /* IP length of the packet as it will leave */
+	__u32 flags; /* BPF_FIB_LOOKUP_SRC for TUN: the outer source is the egress address */
+};
+
+/* bpf_fib_lookup() toward r->dst with the flow's family, protocol and ports; on success fills the
+ * cache entry. Returns XVS_CONTINUE, XVS_TOO_BIG (IP length r->len over the egress MTU; nh->ok_len is
+ * then the MTU) or a pass verdict (reason counted). */
+#define XVS_TOO_BIG (-2)
+static __always_inline int xvs_fib(void *ctx, const struct xvs_pkt *p, const struct xvs_flow *f,
+				   const struct xvs_route *r, struct xvs_nh *nh, __u64 now)
 {
 	struct bpf_fib_lookup fib = {};
 	long rc;
@@ -44,21 +56,26 @@ static __always_inline int xvs_fib_dr(void *ctx, const struct xvs_pkt *p, const 
 	fib.sport = f->key.sport;
 	fib.dport = f->key.dport;
 	/* tot_len 0 makes the tc helper check the skb against the egress MTU, GSO-aware; XDP frames
-	 * are checked by their IP length. */
-	fib.tot_len = p->is_skb ? 0 : f->l3_len;
+	 * are checked by their IP length. An encapsulating caller passes its outer length. */
+	fib.tot_len = p->is_skb && r->len == f->l3_len ? 0 : r->len;
 	fib.ifindex = p->ifindex;
 	if (f->key.af == XVS_AF_INET) {
 		fib.tos = (__u8)f->flowinfo;
-		fib.ipv4_src = f->key.saddr[0];
-		fib.ipv4_dst = dest->addr[0];
+		fib.ipv4_src = r->src[0];
+		fib.ipv4_dst = r->dst[0];
 	} else {
 		fib.flowinfo = f->flowinfo;
-		__builtin_memcpy(fib.ipv6_src, f->key.saddr, sizeof(fib.ipv6_src));
-		__builtin_memcpy(fib.ipv6_dst, dest->addr, sizeof(fib.ipv6_dst));
+		__builtin_memcpy(fib.ipv6_src, r->src, sizeof(fib.ipv6_src));
+		__builtin_memcpy(fib.ipv6_dst, r->dst, sizeof(fib.ipv6_dst));
 	}
 
-	rc = bpf_fib_lookup(ctx, &fib, sizeof(fib), 0);
+	rc = bpf_fib_lookup(ctx, &fib, sizeof(fib), r->flags);
 	if (unlikely(rc != BPF_FIB_LKUP_RET_SUCCESS)) {
+		if (rc == BPF_FIB_LKUP_RET_FRAG_NEEDED) {
+			/* The helper reports the egress MTU in mtu_result. */
+			nh->ok_len = fib.mtu_result;
+			return XVS_TOO_BIG;
+		}
 		/* Not black-holed: the packet goes to the kernel untouched and the reason is counted.
 		 * NO_NEIGH is transient (the control plane keeps RS neighbours resolved); the client
 		 * retransmits. A connection this packet opened stays, so the retransmission goes to the
@@ -68,36 +85,46 @@ static __always_inline int xvs_fib_dr(void *ctx, const struct xvs_pkt *p, const 
 							 : XVS_R_PASS_FIB_OTHER);
 	}
 	/* A still-fresh entry that only lacked the length keeps its larger accepted length. */
-	if (xvs_nh_fresh(nh, p, dest, now)) {
-		if (f->l3_len > nh->ok_len)
-			nh->ok_len = f->l3_len;
+	if (xvs_nh_fresh(nh, p, r->dst, now)) {
+		if (r->len > nh->ok_len)
+			nh->ok_len = r->len;
 	} else {
-		nh->ok_len = f->l3_len;
-		__builtin_memcpy(nh->rip, dest->addr, sizeof(nh->rip));
+		nh->ok_len = r->len;
+		__builtin_memcpy(nh->rip, r->dst, sizeof(nh->rip));
 		nh->in_ifindex = p->ifindex;
 	}
 	nh->expires_ns = now + XVS_NH_CACHE_NS;
 	nh->out_ifindex = fib.ifindex;
 	__builtin_memcpy(nh->dmac, fib.dmac, ETH_ALEN);
 	__builtin_memcpy(nh->smac, fib.smac, ETH_ALEN);
+	if (r->flags & BPF_FIB_LOOKUP_SRC) {
+		if (f->key.af == XVS_AF_INET) {
+			nh->src[0] = fib.ipv4_src;
+			nh->src[1] = nh->src[2] = nh->src[3] = 0;
+		} else {
+			__builtin_memcpy(nh->src, fib.ipv6_src, sizeof(nh->src));
+		}
+	} else {
+		nh->src[0] = nh->src[1] = nh->src[2] = nh->src[3] = 0;
+	}
 	return XVS_CONTINUE;
 }
 
-/* DR: rewrite the MACs toward the RS and leave every IP byte alone. */
-static __always_inline int xvs_fwd_dr(void *ctx, struct xvs_pkt *p, struct ethhdr *eth,
-				      const struct xvs_flow *f, __u32 dest_id,
-				      const struct xvs_dest *dest, __u64 now)
+/* The cached next hop (per CPU) for r, looked up again when stale, for another destination or
+ * interface, or for a longer packet than a lookup accepted. Returns XVS_CONTINUE with *out set,
+ * XVS_TOO_BIG, or a pass verdict. */
+static __always_inline int xvs_nh_get(void *ctx, const struct xvs_pkt *p, const struct xvs_flow *f,
+				      const struct xvs_route *r, struct xvs_nh *nh, __u64 now)
 {
-	struct xvs_nh *nh = bpf_map_lookup_elem(&xvs_nh_cache, &dest_id);
-	int rc;
+	if (unlikely(!xvs_nh_fresh(nh, p, r->dst, now) || r->len > nh->ok_len ||
+		     ((r->flags & BPF_FIB_LOOKUP_SRC) && !nh->src[0] && !nh->src[3])))
+		return xvs_fib(ctx, p, f, r, nh, now);
+	return XVS_CONTINUE;
+}
 
-	if (unlikely(!nh))
-		return xvs_pass(XVS_R_PASS_FIB_OTHER);
-	if (unlikely(!xvs_nh_fresh(nh, p, dest, now) || f->l3_len > nh->ok_len)) {
-		rc = xvs_fib_dr(ctx, p, f, dest, nh, now);
-		if (rc != XVS_CONTINUE)
-			return rc;
-	}
+/* Rewrites the MACs toward the next hop and picks the verdict. eth must be the frame's start. */
+static __always_inline int xvs_l2_out(struct xvs_pkt *p, struct ethhdr *eth, const struct xvs_nh *nh)
+{
 	__builtin_memcpy(eth->h_dest, nh->dmac, ETH_ALEN);
 	__builtin_memcpy(eth->h_source, nh->smac, ETH_ALEN);
 	if (likely(nh->out_ifindex == p->ifindex)) {
@@ -106,6 +133,34 @@ static __always_inline int xvs_fwd_dr(void *ctx, struct xvs_pkt *p, struct ethhd
 	}
 	p->out_ifindex = nh->out_ifindex;
 	return XVS_V_REDIRECT;
+}
+
+/* Forwards the (possibly rewritten) packet toward dst through the per-dest cache. Used by DR and by
+ * NAT/FULLNAT toward the real server: the IP length does not change. */
+static __always_inline int xvs_fwd_to_dest(void *ctx, struct xvs_pkt *p, struct ethhdr *eth,
+					   const struct xvs_flow *f, __u32 dest_id,
+					   const __u32 *dst, __u64 now)
+{
+	struct xvs_nh *nh = bpf_map_lookup_elem(&xvs_nh_cache, &dest_id);
+	struct xvs_route r = { .dst = dst, .src = f->key.saddr, .len = f->l3_len };
+	int rc;
+
+	if (unlikely(!nh))
+		return xvs_pass(XVS_R_PASS_FIB_OTHER);
+	rc = xvs_nh_get(ctx, p, f, &r, nh, now);
+	if (rc == XVS_TOO_BIG)
+		return xvs_pass(XVS_R_PASS_FIB_OTHER); /* unchanged length: the kernel's own business */
+	if (rc != XVS_CONTINUE)
+		return rc;
+	return xvs_l2_out(p, eth, nh);
+}
+
+/* DR: rewrite the MACs toward the RS and leave every IP byte alone. */
+static __always_inline int xvs_fwd_dr(void *ctx, struct xvs_pkt *p, struct ethhdr *eth,
+				      const struct xvs_flow *f, __u32 dest_id,
+				      const struct xvs_dest *dest, __u64 now)
+{
+	return xvs_fwd_to_dest(ctx, p, eth, f, dest_id, dest->addr, now);
 }
 
 #endif /* XVS_FWD_H */

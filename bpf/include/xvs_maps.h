@@ -102,6 +102,7 @@ struct xvs_nh {
 	__u32 ok_len;
 	__u8 dmac[ETH_ALEN];
 	__u8 smac[ETH_ALEN];
+	__u32 src[4]; /* the director's address on the egress interface (TUN's outer source) */
 };
 
 /* key: __u32 dest id  value: struct xvs_nh (per CPU)  written by: datapath */
@@ -111,6 +112,62 @@ struct {
 	__type(key, __u32);
 	__type(value, struct xvs_nh);
 } xvs_nh_cache SEC(".maps");
+
+/* key: struct xvs_conn_key (reply 5-tuple from the RS: RIP, CIP/LIP, rport, cport/lport)
+ * value: struct xvs_conn_key (the forward 5-tuple, the xvs_conns key)
+ * written by: datapath (with the connection; NAT/FULLNAT only), control plane (GC deletes it with the
+ * connection). The reverse index of the shared connection table: replies on any CPU find their
+ * connection. LRU like xvs_conns; an entry whose connection is gone is detected and ignored. */
+struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(max_entries, XVS_MAX_CONNS);
+	__type(key, struct xvs_conn_key);
+	__type(value, struct xvs_conn_key);
+} xvs_rconns SEC(".maps");
+
+/* key: __u32 service id  value: struct xvs_laddr_pool  written by: control plane.
+ * FULLNAT's local addresses (LIPs) and port range per service. */
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, XVS_MAX_SERVICES);
+	__type(key, __u32);
+	__type(value, struct xvs_laddr_pool);
+} xvs_laddrs SEC(".maps");
+
+/* Per-CPU next hop toward a client for NAT/FULLNAT replies: a direct-mapped cache indexed by a hash of
+ * the client address (an array lookup costs next to nothing; a hash map lookup would cost as much as
+ * the connection lookup). A slot holds one client; xvs_nh_fresh() checks address and ingress interface,
+ * so a collision only costs a fib lookup. Private to the data path. */
+#ifndef XVS_NH_CLIENT_SLOTS
+#define XVS_NH_CLIENT_SLOTS 4096 /* a power of two */
+#endif
+
+/* key: __u32 slot (hash of the client address)  value: struct xvs_nh (per CPU)  written by: datapath */
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, XVS_NH_CLIENT_SLOTS);
+	__type(key, __u32);
+	__type(value, struct xvs_nh);
+} xvs_nh_client SEC(".maps");
+
+static __always_inline struct xvs_nh *xvs_nh_client_slot(const __u32 *addr)
+{
+	__u32 slot = ((addr[0] ^ addr[1] ^ addr[2] ^ addr[3]) * 0x9e3779b1U) >> 20;
+
+	slot &= XVS_NH_CLIENT_SLOTS - 1;
+	return bpf_map_lookup_elem(&xvs_nh_client, &slot);
+}
+
+/* Per-CPU, so plain increments are exact. */
+static __always_inline void xvs_stats_out(void *map, __u32 id, __u64 bytes)
+{
+	struct xvs_stats *st = bpf_map_lookup_elem(map, &id);
+
+	if (likely(st)) {
+		st->outpkts += 1;
+		st->outbytes += bytes;
+	}
+}
 
 static __always_inline void xvs_count(__u32 reason)
 {

@@ -36,7 +36,7 @@ export function request(cmd: Command, opts: ClientOptions = {}): Promise<unknown
         return;
       }
       if (res.ok) resolve(res.result);
-      else reject(new XvsError(res.error.code, res.error.message));
+      else reject(new XvsError(res.error.code, res.error.message, { index: res.error.index }));
     });
     sock.on('error', (err: NodeJS.ErrnoException) => {
       clearTimeout(timer);

@@ -2,7 +2,7 @@
 // response per line. The socket is an abstract unix socket, so it exists per network namespace.
 import { z } from 'zod';
 import { Command } from '../model/command.js';
-import type { ServiceView, Stats } from '../model/service.js';
+import type { Rates, ServiceView, Stats } from '../model/service.js';
 import type { XvsErrorCode } from '../model/errors.js';
 
 /** Abstract socket name (leading NUL): one per network namespace, gone when xvsd exits. */
@@ -13,7 +13,8 @@ export type Request = z.infer<typeof Request>;
 
 export type Response =
   | { id?: number; ok: true; result: unknown }
-  | { id?: number; ok: false; error: { code: XvsErrorCode; message: string } };
+  /** `index`: in a batch, the 0-based position of the command that failed. */
+  | { id?: number; ok: false; error: { code: XvsErrorCode; message: string; index?: number } };
 
 /** What `info` returns. */
 export interface DaemonInfo {
@@ -32,10 +33,17 @@ const reviveStats = (s: Record<string, string>): Stats => ({
   inbytes: BigInt(s.inbytes), outbytes: BigInt(s.outbytes),
 });
 
-/** Turns a `list` result back into ServiceView[] with bigint counters. */
+const reviveRates = (r: Record<string, string> | undefined): Rates | undefined => (r === undefined ? undefined : {
+  cps: BigInt(r.cps), inpps: BigInt(r.inpps), outpps: BigInt(r.outpps), inbps: BigInt(r.inbps), outbps: BigInt(r.outbps),
+});
+
+/** Turns a `list` result back into ServiceView[] with bigint counters (and rates, when present). */
 export const decodeServiceViews = (raw: unknown): ServiceView[] =>
   (raw as any[]).map((svc) => ({
     ...svc,
     stats: reviveStats(svc.stats),
-    dests: svc.dests.map((d: any) => ({ ...d, stats: reviveStats(d.stats) })),
+    ...(svc.rates !== undefined ? { rates: reviveRates(svc.rates) } : {}),
+    dests: svc.dests.map((d: any) => ({
+      ...d, stats: reviveStats(d.stats), ...(d.rates !== undefined ? { rates: reviveRates(d.rates) } : {}),
+    })),
   }));

@@ -8,7 +8,8 @@ import type { Logger } from '../log/logger.js';
 
 export type Handler = (cmd: Command) => unknown | Promise<unknown>;
 
-const MAX_LINE = 1 << 20;
+// Large enough for a restore of the whole table in one batch (about 250 bytes a command).
+const MAX_LINE = 64 << 20;
 
 export function handleLine(line: string, handler: Handler, log: Logger): Promise<Response> {
   let json: unknown;
@@ -28,7 +29,7 @@ export function handleLine(line: string, handler: Handler, log: Logger): Promise
       const result = await handler(cmd);
       return { id, ok: true, result: encodeBigints(result ?? null) };
     } catch (e) {
-      if (isXvsError(e)) return { id, ok: false, error: { code: e.code, message: e.message } };
+      if (isXvsError(e)) return { id, ok: false, error: { code: e.code, message: e.message, ...(e.index !== undefined ? { index: e.index } : {}) } };
       log.error({ op: cmd.op, err: e }, 'command failed');
       return { id, ok: false, error: { code: 'INTERNAL', message: (e as Error).message } };
     }

@@ -2,7 +2,7 @@
 // variants) from ServiceView[], byte for byte: ipvsadm.c list_all/print_title/print_service_entry, and
 // libipvs's sort order. Pure: names come in already resolved, through a NameLookup.
 import net from 'node:net';
-import type { DestView, Protocol, ServiceView } from '../model/service.js';
+import type { DestView, FwmarkMatch, Protocol, Rates, ServiceView } from '../model/service.js';
 import { addressWords, canonicalAddress, inetAton, inetPton4, ntoa4 } from './inet.js';
 import { IPVS_VERSION } from './options.js';
 
@@ -40,6 +40,9 @@ const int32 = (n: number): number => n | 0;
 
 /** libipvs.c ipvs_cmp_services, including its wrap-around when addresses differ by 2^31 or more. */
 export function compareServices(a: ServiceView, b: ServiceView): number {
+  // fwmark first (u32 difference as int: ordinary services, mark 0, come before fwmark ones)
+  const m = int32((a.fwmark ?? 0) - (b.fwmark ?? 0));
+  if (m !== 0) return m;
   const fa = isV6(a.addr) ? AF_INET6 : AF_INET;
   const fb = isV6(b.addr) ? AF_INET6 : AF_INET;
   let r = fa - fb;
@@ -106,6 +109,7 @@ export function largeNumber(n: bigint, exact: boolean): string {
 }
 
 const left = (value: string | number, width: number): string => String(value).padEnd(width);
+const NO_RATES: Rates = { cps: 0n, inpps: 0n, outpps: 0n, inbps: 0n, outbps: 0n };
 
 /** ipvsadm.c list_all's first line. */
 export const versionHeader = (connTableSize: number): string =>
@@ -129,6 +133,17 @@ export function title(fmt: ListFormat): string {
   return 'Prot LocalAddress:Port Scheduler Flags\n  -> RemoteAddress:Port           Forward Weight ActiveConn InActConn\n';
 }
 
+/** ipvsadm.c print_sched_flags in " (...)": sh's and mh's own names, flag-N for other schedulers. */
+function schedFlagNames(svc: ServiceView): string {
+  const bits = svc.schedFlags ?? 0;
+  const names = svc.scheduler === 'sh' ? ['sh-fallback', 'sh-port']
+    : svc.scheduler === 'mh' ? ['mh-fallback', 'mh-port'] : ['flag-1', 'flag-2', 'flag-3'];
+  return names.filter((_, i) => bits & (1 << i)).join(',');
+}
+// Any of the three bits set prints the brackets (-L) or -b (-S), even when no name applies (sh + flag-3).
+const schedFlagsText = (svc: ServiceView): string => (svc.schedFlags ? ` (${schedFlagNames(svc)})` : '');
+const schedFlagsRule = (svc: ServiceView): string => (svc.schedFlags ? ` -b ${schedFlagNames(svc)}` : '');
+
 /** The " persistent T [mask M]" tail of a service line. */
 function persistence(svc: ServiceView): string {
   if (!svc.persistent) return '';
@@ -145,15 +160,23 @@ function persistence(svc: ServiceView): string {
 
 /** ipvsadm.c print_service_entry: the service line, then its dests (sorted unless --nosort). */
 export function serviceEntry(svc: ServiceView, fmt: ListFormat, names: NameLookup): string {
-  const vname = addrPortName(svc.addr, svc.port, svc.protocol, fmt.numeric, names);
-  let svcName = `${left(PROTOCOL_NAME[svc.protocol], 4)} ${vname}`;
-  if (!isV6(svc.addr)) svcName = svcName.slice(0, 33);
+  let svcName: string;
+  if (svc.fwmark) {
+    svcName = isV6(svc.addr) ? `FWM  ${svc.fwmark} IPv6` : `FWM  ${svc.fwmark}`;
+  } else {
+    const vname = addrPortName(svc.addr, svc.port, svc.protocol, fmt.numeric, names);
+    svcName = `${left(PROTOCOL_NAME[svc.protocol], 4)} ${vname}`;
+    if (!isV6(svc.addr)) svcName = svcName.slice(0, 33);
+  }
   let out: string;
   if (fmt.stats) {
     const s = svc.stats;
     out = `${left(svcName, 33)}${[s.conns, s.inpkts, s.outpkts, s.inbytes, s.outbytes].map((n) => largeNumber(n, fmt.exact)).join('')}\n`;
+  } else if (fmt.rate) {
+    const r = svc.rates ?? NO_RATES;
+    out = `${left(svcName, 33)}${[r.cps, r.inpps, r.outpps, r.inbps, r.outbps].map((n) => largeNumber(n, fmt.exact)).join('')}\n`;
   } else {
-    out = `${svcName} ${svc.scheduler}${persistence(svc)}\n`;
+    out = `${svcName} ${svc.scheduler}${schedFlagsText(svc)}${persistence(svc)}\n`;
   }
   const dests = fmt.nosort ? svc.dests : qsortOrder(svc.dests, compareDests);
   for (const d of dests) {
@@ -162,6 +185,10 @@ export function serviceEntry(svc: ServiceView, fmt: ListFormat, names: NameLooku
     if (fmt.stats) {
       const s = d.stats;
       out += `  -> ${left(dname, 28)}${[s.conns, s.inpkts, s.outpkts, s.inbytes, s.outbytes].map((n) => largeNumber(n, fmt.exact)).join('')}\n`;
+    } else if (fmt.rate) {
+      // ipvsadm prints a dest's cps and pps with %8llu (never scaled) and only its byte rates scaled.
+      const r = d.rates ?? NO_RATES;
+      out += `  -> ${left(dname, 28)} ${[r.cps, r.inpps, r.outpps].map((n) => n.toString().padStart(8)).join(' ')}${largeNumber(r.inbps, fmt.exact)}${largeNumber(r.outbps, fmt.exact)}\n`;
     } else if (fmt.thresholds) {
       out += `  -> ${left(dname, 28)} ${left(d.uThreshold, 10)} ${left(d.lThreshold, 10)} ${left(d.activeConns, 10)} ${left(d.inactConns, 10)}\n`;
     } else if (fmt.persistentConn) {
@@ -186,6 +213,53 @@ export const listAll = (services: readonly ServiceView[], connTableSize: number,
 /** `ipvsadm -L[n] -t|-u service`: no version header, one service. */
 export const listService = (svc: ServiceView, fmt: ListFormat, names: NameLookup): string => title(fmt) + serviceEntry(svc, fmt, names);
 
+const FWD_SWITCH: Record<DestView['fwd'], string> = { route: '-g', tunnel: '-i', masq: '-m', fullnat: '--fullnat' };
+const SERVICE_SWITCH: Record<Protocol, string> = { tcp: '-t', udp: '-u' };
+
+/** The " -p T [-M mask]" of a saved service (ipvsadm.c print_service_entry with FMT_RULE). */
+function persistenceRule(svc: ServiceView): string {
+  if (!svc.persistent) return '';
+  let text = ` -p ${svc.persistent}`;
+  if (isV6(svc.addr)) {
+    const prefix = /^\d+$/.test(svc.netmask) ? Number(svc.netmask) : 128;
+    if (prefix !== 128) text += ` -M ${prefix}`;
+  } else {
+    const mask = inetPton4(svc.netmask) ?? inetAton(svc.netmask) ?? 0xffffffff;
+    if (mask !== 0xffffffff) text += ` -M ${ntoa4(mask)}`;
+  }
+  return text;
+}
+
+/**
+ * `ipvsadm -S [-n]` (list_all with FMT_RULE): no header, no title, one `-A` line per service followed
+ * by one `-a` line per dest, sorted like -L. Names are resolved unless numeric, as ipvsadm does, and
+ * not cut to the listing's column widths.
+ */
+export function saveRules(services: readonly ServiceView[], fmt: Pick<ListFormat, 'numeric' | 'nosort'>, names: NameLookup): string {
+  const ordered = fmt.nosort ? services : qsortOrder(services, compareServices);
+  let out = '';
+  for (const svc of ordered) {
+    const svcName = svc.fwmark
+      ? `-f ${svc.fwmark}${isV6(svc.addr) ? ' -6' : ''}`
+      : `${SERVICE_SWITCH[svc.protocol]} ${addrPortName(svc.addr, svc.port, svc.protocol, fmt.numeric, names)}`;
+    out += `-A ${svcName} -s ${svc.scheduler}${persistenceRule(svc)}${schedFlagsRule(svc)}\n`;
+    // xvs's own lines: what a fwmark service matches (ipvsadm has the marks set by netfilter instead).
+    for (const m of svc.matches ?? []) out += `--add-fwmark-match ${fwmarkMatchText(m)} ${svcName}\n`;
+    const dests = fmt.nosort ? svc.dests : qsortOrder(svc.dests, compareDests);
+    for (const d of dests) {
+      const dname = addrPortName(d.addr, d.port, svc.protocol, fmt.numeric, names);
+      // print_tunnel_rule: a tunnel dest also names its tunnel type (ipip, the only one xvs has).
+      const tunnel = d.fwd === 'tunnel' ? ' --tun-type ipip' : '';
+      out += `-a ${svcName} -r ${dname} ${FWD_SWITCH[d.fwd]} -w ${d.weight}${tunnel}\n`;
+    }
+  }
+  return out;
+}
+
+/** tcp:192.0.2.1:80-90, tcp:[2001:db8::1]:443: the argument of --add-fwmark-match. */
+export const fwmarkMatchText = (m: FwmarkMatch): string =>
+  `${m.protocol}:${isV6(m.addr) ? `[${m.addr}]` : m.addr}:${m.portLo}${m.portHi !== m.portLo ? `-${m.portHi}` : ''}`;
+
 /** The addresses and ports a listing would print by name, for resolving them beforehand. */
 export function namesWanted(services: readonly ServiceView[]): { addrs: string[]; ports: { port: number; proto: Protocol }[] } {
   const addrs = new Set<string>();
@@ -200,3 +274,34 @@ export function namesWanted(services: readonly ServiceView[]): { addrs: string[]
   }
   return { addrs: [...addrs], ports: [...ports.values()] };
 }
+
+/** One connection as `-Lc` lists it (the daemon's ConnView; protocol, endpoints, state, seconds left). */
+export interface ConnListing {
+  protocol: Protocol;
+  caddr: string;
+  cport: number;
+  vaddr: string;
+  vport: number;
+  daddr: string;
+  dport: number;
+  state: string;
+  expires: number;
+}
+
+/** ipvsadm.c list_conn/print_conn: the header, then `%-3s %-6s %-11s %-18s %-18s %s` per connection. */
+export function connectionTable(conns: readonly ConnListing[], fmt: ListFormat, names: NameLookup): string {
+  let out = 'IPVS connection entries\n';
+  out += fmt.persistentConn
+    ? `pro expire ${left('state', 11)} ${left('source', 18)} ${left('virtual', 18)} ${left('destination', 18)} ${left('pe name', 16)} pe_data\n`
+    : `pro expire ${left('state', 11)} ${left('source', 18)} ${left('virtual', 18)} destination\n`;
+  for (const c of conns) {
+    const expire = `${String(Math.trunc(c.expires / 60)).padStart(2, '0')}:${String(c.expires % 60).padStart(2, '0')}`;
+    const name = (a: string, p: number): string => addrPortName(a, p, c.protocol, fmt.numeric, names);
+    out += `${left(PROTOCOL_NAME[c.protocol], 3)} ${left(expire, 6)} ${left(c.state, 11)} ${left(name(c.caddr, c.cport), 18)} ${left(name(c.vaddr, c.vport), 18)} ${name(c.daddr, c.dport)}\n`;
+  }
+  return out;
+}
+
+/** ipvsadm.c list_timeout. */
+export const timeoutLine = (t: { tcp: number; tcpfin: number; udp: number }): string =>
+  `Timeout (tcp tcpfin udp): ${t.tcp} ${t.tcpfin} ${t.udp}\n`;

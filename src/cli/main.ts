@@ -5,14 +5,17 @@ import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { Command } from '../model/command.js';
-import { IMPLEMENTED_SCHEDULERS, type Protocol, type ServiceKey, type ServiceView } from '../model/service.js';
+import { IMPLEMENTED_SCHEDULERS, zeroStats, type Protocol, type ServiceKey, type ServiceView } from '../model/service.js';
 import { isXvsError } from '../model/errors.js';
 import { request as controlRequest } from '../api/client.js';
 import { decodeServiceViews, type DaemonInfo } from '../api/protocol.js';
 import { parseArgv, planInvocation, type Plan } from './parse.js';
-import { listService, namesWanted, serviceTable, versionHeader, type ListFormat, type NameLookup, NO_NAMES } from './format.js';
+import { connectionTable, listService, namesWanted, saveRules, serviceTable, timeoutLine, versionHeader, type ConnListing, type ListFormat, type NameLookup, NO_NAMES } from './format.js';
+import { atLine, parseRestore } from './restore.js';
 import { CliExit, daemonFailure, ipvsStrerror, notImplemented, usageText, versionText, EXIT_KERNEL, EXIT_LIST } from './messages.js';
 import { systemResolver, type NameResolver } from './names.js';
+import { runHealth } from './health.js';
+import { isLaddrInvocation, runLaddr } from './laddr.js';
 
 export interface XvsadmDeps {
   /** Sends one command to xvsd; resolves with its result or rejects with an XvsError. */
@@ -24,6 +27,8 @@ export interface XvsadmDeps {
   program: string;
   /** xvs's version for -v and -h. */
   version: string;
+  /** All of standard input, for -R. */
+  readStdin?: () => Promise<string>;
 }
 
 const FWD_SWITCH = { route: 'Route (-g)', tunnel: 'Tunnel (-i)', masq: 'Masq (-m)', fullnat: 'FullNat' } as const;
@@ -38,6 +43,10 @@ function failureFor(cmd: Command, err: unknown, program: string, listsOneService
     if ((cmd.op === 'add-dest' || cmd.op === 'edit-dest') && cmd.dest.fwd !== 'route') {
       return notImplemented('Forwarding method', FWD_SWITCH[cmd.dest.fwd]);
     }
+  }
+  // xvs's own fwmark matches: no ipvs_strerror row says more than the daemon does (except ESRCH).
+  if ((cmd.op === 'add-fwmark-match' || cmd.op === 'del-fwmark-match') && err.code !== 'ESRCH' && err.code !== 'NO_DAEMON') {
+    return new CliExit(`${program}: ${err.message}\n`, EXIT_KERNEL);
   }
   return daemonFailure(cmd.op, err.code, err.message, program, listsOneService);
 }
@@ -109,9 +118,75 @@ async function unknownScheduler(plan: Extract<Plan, { kind: 'unknown-scheduler' 
   throw new CliExit(`${ipvsStrerror(func, errno)}\n`, EXIT_KERNEL);
 }
 
+/** -L -c: ipvsadm's list_conn over the daemon's connection table. */
+async function listConns(fmt: ListFormat, deps: XvsadmDeps): Promise<number> {
+  const cmd: Command = { op: 'list-conns' };
+  let conns: ConnListing[];
+  try {
+    conns = await deps.request(cmd) as ConnListing[];
+  } catch (err) {
+    throw failureFor(cmd, err, deps.program);
+  }
+  // Names are looked up like a listing's: the connections' endpoints as services and dests.
+  const pseudo = conns.map((c) => ({
+    protocol: c.protocol, addr: c.caddr, port: c.cport, scheduler: 'rr', persistent: 0, netmask: '255.255.255.255',
+    stats: zeroStats(),
+    dests: [c.vaddr, c.daddr].map((addr, i) => ({
+      addr, port: i ? c.dport : c.vport, fwd: 'route', weight: 0, uThreshold: 0, lThreshold: 0, activeConns: 0, inactConns: 0, persistConns: 0, stats: zeroStats(),
+    })),
+  })) as ServiceView[];
+  deps.stdout(connectionTable(conns, fmt, await namesFor(pseudo, fmt, deps)));
+  return 0;
+}
+
+/** -L --timeout: ipvsadm's list_timeout. */
+async function listTimeout(deps: XvsadmDeps): Promise<number> {
+  const cmd: Command = { op: 'get-timeouts' };
+  try {
+    deps.stdout(timeoutLine(await deps.request(cmd) as { tcp: number; tcpfin: number; udp: number }));
+  } catch (err) {
+    throw failureFor(cmd, err, deps.program);
+  }
+  return 0;
+}
+
+/** -S [-n]: the table as ipvsadm-save rules (no version header). */
+async function save(fmt: ListFormat, deps: XvsadmDeps): Promise<number> {
+  const cmd: Command = { op: 'list' };
+  let services: ServiceView[];
+  try {
+    services = decodeServiceViews(await deps.request(cmd));
+  } catch (err) {
+    throw failureFor(cmd, err, deps.program);
+  }
+  deps.stdout(saveRules(services, fmt, await namesFor(services, fmt, deps)));
+  return 0;
+}
+
+/** -R: every line of stdin parsed first, then one batch the daemon applies all or nothing. */
+async function restore(deps: XvsadmDeps): Promise<number> {
+  const text = deps.readStdin ? await deps.readStdin() : '';
+  const batch = await parseRestore(text, { program: deps.program, resolver: deps.resolver });
+  if (batch.commands.length === 0) return 0;
+  const cmd: Command = { op: 'batch', commands: batch.commands };
+  try {
+    await deps.request(cmd);
+  } catch (err) {
+    if (isXvsError(err) && err.index !== undefined && batch.commands[err.index]) {
+      throw atLine(batch.lines[err.index], failureFor(batch.commands[err.index], err, deps.program));
+    }
+    throw failureFor(cmd, err, deps.program);
+  }
+  return 0;
+}
+
 /** Runs one xvsadm invocation; returns the exit status. */
 export async function runXvsadm(argv: readonly string[], deps: XvsadmDeps): Promise<number> {
   try {
+    // xvs's own extension, outside ipvsadm's option table (src/cli/health.ts).
+    if (argv.includes('--health')) return await runHealth(argv, deps);
+    // FULLNAT local addresses, also xvs's own (src/cli/laddr.ts).
+    if (isLaddrInvocation(argv)) return await runLaddr(argv, deps);
     const parsed = await parseArgv(argv, { program: deps.program, resolver: deps.resolver });
     if (parsed.kind === 'help') {
       deps.stdout(usageText(deps.program, deps.version));
@@ -127,6 +202,17 @@ export async function runXvsadm(argv: readonly string[], deps: XvsadmDeps): Prom
         return await list(plan.key, plan.format, deps);
       case 'unknown-scheduler':
         return await unknownScheduler(plan, deps);
+      case 'save':
+        return await save(plan.format, deps);
+      case 'restore':
+        return await restore(deps);
+      case 'list-conns':
+        return await listConns(plan.format, deps);
+      case 'timeout':
+        return await listTimeout(deps);
+      case 'daemon':
+        // list_daemon prints one line per running sync daemon (master/backup); xvs runs none.
+        return 0;
       case 'command':
         try {
           await deps.request(plan.command);
@@ -170,6 +256,11 @@ export async function main(argv: readonly string[] = process.argv.slice(2)): Pro
     stderr: (text) => { process.stderr.write(text); },
     program: path.basename(process.argv[1] ?? 'xvsadm'),
     version: packageVersion(),
+    readStdin: async () => {
+      const chunks: Buffer[] = [];
+      for await (const chunk of process.stdin) chunks.push(chunk as Buffer);
+      return Buffer.concat(chunks).toString('utf8');
+    },
   });
 }
 

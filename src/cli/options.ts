@@ -6,7 +6,9 @@ export const COMMANDS = [
   'add-service', 'edit-service', 'delete-service', 'flush', 'list', 'add-server', 'delete-server',
   'edit-server', 'set', 'start-daemon', 'stop-daemon', 'restore', 'save', 'zero',
 ] as const;
-export type CommandName = (typeof COMMANDS)[number];
+/** xvs's own commands (not in ipvsadm): fwmark match entries, see README "Fwmark services". */
+export const XVS_COMMANDS = ['add-fwmark-match', 'del-fwmark-match'] as const;
+export type CommandName = (typeof COMMANDS)[number] | (typeof XVS_COMMANDS)[number];
 
 /** ipvsadm's option names (ipvsadm.c optnames[]), in the order of its OPTC_* bits. */
 export const OPTIONS = [
@@ -45,6 +47,9 @@ const LEGALITY_ROWS: Record<CommandName, string> = {
   'restore':        row('x x x x x x x x x x x x x x x x x x x x x x x x x x x x x x x x x x'),
   'save':           row('_ x x x x x x x x x x x x x x x x x x x x x x x x x x x x x x x x x'),
   'zero':           row('x x _ x x x x x x x x x x x x x x x x x x x x x x x x x x x x x x x'),
+  // xvs's own: a fwmark service (-f, the service-address bit) and nothing else
+  'add-fwmark-match': row('x x + x x x x x x x x x x x x x x x x x x x x x x x x x x x x x x x'),
+  'del-fwmark-match': row('x x + x x x x x x x x x x x x x x x x x x x x x x x x x x x x x x x'),
 };
 
 export const legality = (command: CommandName, option: OptionName): Legality =>
@@ -80,7 +85,7 @@ export type HandlerName =
   | 'l-threshold' | 'numeric' | 'connection' | 'mcast-interface' | 'syncid' | 'timeout' | 'daemon'
   | 'stats' | 'rate' | 'thresholds' | 'persistent-conn' | 'nosort' | 'sort' | 'exact' | 'ipv6' | 'ops'
   | 'pe' | 'sched-flags' | 'mcast-group' | 'mcast-port' | 'mcast-ttl' | 'sync-maxlen' | 'tun-info'
-  | 'tun-type' | 'tun-port' | 'tun-nocsum' | 'tun-csum' | 'tun-remcsum';
+  | 'tun-type' | 'tun-port' | 'tun-nocsum' | 'tun-csum' | 'tun-remcsum' | 'fullnat';
 
 export interface ArgvOption {
   long: string;
@@ -105,21 +110,21 @@ export const ARGV_OPTIONS: readonly ArgvOption[] = [
   cmd('clear', 'C', 'flush', true),
   cmd('list', 'L', 'list', true),
   cmd('list', 'l', 'list', true),
-  cmd('zero', 'Z', 'zero', false),
+  cmd('zero', 'Z', 'zero', true),
   cmd('add-server', 'a', 'add-server', true),
   cmd('edit-server', 'e', 'edit-server', true),
   cmd('delete-server', 'd', 'delete-server', true),
-  cmd('set', undefined, 'set', false),
+  cmd('set', undefined, 'set', true),
   { long: 'help', short: 'h', arg: 'none', action: { kind: 'help' }, implemented: true },
   { long: 'version', short: 'v', arg: 'none', action: { kind: 'version' }, implemented: true },
-  cmd('restore', 'R', 'restore', false),
-  cmd('save', 'S', 'save', false),
+  cmd('restore', 'R', 'restore', true),
+  cmd('save', 'S', 'save', true),
   cmd('start-daemon', undefined, 'start-daemon', false, 'required'),
   cmd('stop-daemon', undefined, 'stop-daemon', false, 'required'),
   opt('tcp-service', 't', 'required', 'tcp-service', true),
   opt('udp-service', 'u', 'required', 'udp-service', true),
   opt('sctp-service', undefined, 'required', 'sctp-service', false),
-  opt('fwmark-service', 'f', 'required', 'fwmark-service', false),
+  opt('fwmark-service', 'f', 'required', 'fwmark-service', true),
   opt('scheduler', 's', 'required', 'scheduler', true),
   opt('persistent', 'p', 'optional', 'persistent', false),
   opt('netmask', 'M', 'required', 'netmask', false),
@@ -128,25 +133,25 @@ export const ARGV_OPTIONS: readonly ArgvOption[] = [
   opt('ipip', 'i', 'none', 'ipip', true),
   opt('gatewaying', 'g', 'none', 'gatewaying', true),
   opt('weight', 'w', 'required', 'weight', true),
-  opt('u-threshold', 'x', 'required', 'u-threshold', false),
-  opt('l-threshold', 'y', 'required', 'l-threshold', false),
+  opt('u-threshold', 'x', 'required', 'u-threshold', true),
+  opt('l-threshold', 'y', 'required', 'l-threshold', true),
   opt('numeric', 'n', 'none', 'numeric', true),
-  opt('connection', 'c', 'none', 'connection', false),
+  opt('connection', 'c', 'none', 'connection', true),
   opt('mcast-interface', undefined, 'required', 'mcast-interface', false),
   opt('syncid', undefined, 'required', 'syncid', false),
-  opt('timeout', undefined, 'none', 'timeout', false),
-  opt('daemon', undefined, 'none', 'daemon', false),
+  opt('timeout', undefined, 'none', 'timeout', true),
+  opt('daemon', undefined, 'none', 'daemon', true),
   opt('stats', undefined, 'none', 'stats', true),
-  opt('rate', undefined, 'none', 'rate', false),
+  opt('rate', undefined, 'none', 'rate', true),
   opt('thresholds', undefined, 'none', 'thresholds', true),
   opt('persistent-conn', undefined, 'none', 'persistent-conn', true),
   opt('nosort', undefined, 'none', 'nosort', true),
   opt('sort', undefined, 'none', 'sort', true),
   opt('exact', 'X', 'none', 'exact', true),
-  opt('ipv6', '6', 'none', 'ipv6', false),
+  opt('ipv6', '6', 'none', 'ipv6', true),
   opt('ops', 'o', 'none', 'ops', false),
   opt('pe', undefined, 'required', 'pe', false),
-  opt('sched-flags', 'b', 'required', 'sched-flags', false),
+  opt('sched-flags', 'b', 'required', 'sched-flags', true),
   opt('mcast-group', undefined, 'required', 'mcast-group', false),
   opt('mcast-port', undefined, 'required', 'mcast-port', false),
   opt('mcast-ttl', undefined, 'required', 'mcast-ttl', false),
@@ -157,6 +162,11 @@ export const ARGV_OPTIONS: readonly ArgvOption[] = [
   opt('tun-nocsum', undefined, 'none', 'tun-nocsum', false),
   opt('tun-csum', undefined, 'none', 'tun-csum', false),
   opt('tun-remcsum', undefined, 'none', 'tun-remcsum', false),
+  // xvs's own: which packets a fwmark service gets (XDP sees no netfilter marks): PROTO:VIP:PORT[-PORT].
+  cmd('add-fwmark-match', undefined, 'add-fwmark-match', true, 'required'),
+  cmd('del-fwmark-match', undefined, 'del-fwmark-match', true, 'required'),
+  // xvs's own: the FULLNAT forwarding method (not in ipvsadm; a forwarding-method option like -g/-i/-m).
+  opt('fullnat', undefined, 'none', 'fullnat', true),
 ];
 
 /** How an option is named in messages: "--weight (-w)". */

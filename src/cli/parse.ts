@@ -1,8 +1,9 @@
 // src/cli/parse.ts — argv → an ipvsadm invocation (ipvsadm.c parse_options and process_options' checks,
 // failing with ipvsadm's exact texts and exit codes) → what xvsadm does: a daemon Command or a listing.
 // The only I/O is name resolution, through the injected NameResolver.
+import { SCHED_FLAG_NAMES } from '../sched/context.js';
 import { Command, type CommandOp } from '../model/command.js';
-import { SchedulerName, type ForwardMethod, type ServiceKey } from '../model/service.js';
+import { SchedulerName, type ForwardMethod, type FwmarkMatch, type ServiceKey } from '../model/service.js';
 import {
   OPTIONS, legality, TUNNEL_OPTIONS, TUNNEL_LEGALITY, TUNNEL_TYPES, describeOption,
   DEFAULT_SCHEDULER, PERSISTENT_TIMEOUT_DEFAULT, MAX_TIMEOUT, SCHEDNAME_MAXLEN, PENAME_MAXLEN, IFNAME_MAXLEN,
@@ -40,7 +41,7 @@ export interface DestState {
   family: 0 | 4 | 6;
   addr: string;
   port: number;
-  fwd: Exclude<ForwardMethod, 'fullnat'>;
+  fwd: ForwardMethod;
   weight: number;
   uThreshold: number;
   lThreshold: number;
@@ -50,6 +51,8 @@ export interface DestState {
 
 export interface Invocation {
   command: CommandName;
+  /** --add-fwmark-match/--del-fwmark-match: the match entry. */
+  match?: FwmarkMatch;
   /** The argv option that named the command. */
   commandOption: ArgvOption | undefined;
   /** ipvsadm's option bits (set_option). */
@@ -222,6 +225,7 @@ const HANDLERS: Record<HandlerName, Handler> = {
   ipip: forwardHandler('tunnel'),
   gatewaying: forwardHandler('route'),
   masquerading: forwardHandler('masq'),
+  fullnat: forwardHandler('fullnat'),
   weight: (inv, arg) => { inv.dest.weight = numberOption(inv, 'weight', arg as string, 0, 65535, 'weight'); },
   'u-threshold': (inv, arg) => { inv.dest.uThreshold = numberOption(inv, 'u-threshold', arg as string, 0, 0x7fffffff, 'u_threshold'); },
   'l-threshold': (inv, arg) => { inv.dest.lThreshold = numberOption(inv, 'l-threshold', arg as string, 0, 0x7fffffff, 'l_threshold'); },
@@ -354,6 +358,9 @@ function checkInvocation(inv: Invocation): void {
     }
     tunnelOptCheck(dest.tunType, options);
   }
+  if ((inv.command === 'add-fwmark-match' || inv.command === 'del-fwmark-match') && !svc.fwmark) {
+    throw fail(`The '${inv.command}' command needs a fwmark service (-f)`);
+  }
   if (inv.command === 'list') {
     const has = (...names: OptionName[]): boolean => names.some((n) => options.has(n));
     if ((has('connection', 'timeout', 'daemon') && has('stats', 'rate', 'thresholds')) || (has('timeout', 'daemon') && has('persistent-conn'))) {
@@ -394,6 +401,7 @@ export async function parseArgv(argv: readonly string[], ctx: ParseContext): Pro
     if (first.arg === 'master' || first.arg === 'backup') inv.daemon.state = first.arg;
     else throw fail(action.command === 'start-daemon' ? 'illegal start-daemon parameter specified' : 'illegal start_daemon specified');
   }
+  if (action.command === 'add-fwmark-match' || action.command === 'del-fwmark-match') inv.match = parseFwmarkMatch(first.arg as string);
   for (;;) {
     const next = scanner.scan();
     if (next.kind === 'end') break;
@@ -417,11 +425,37 @@ export async function parseArgv(argv: readonly string[], ctx: ParseContext): Pro
 /** What xvsadm does for a valid invocation. */
 export type Plan =
   | { kind: 'list'; key: ServiceKey | undefined; format: ListFormat }
+  /** -S [-n]: the table as ipvsadm-save rules. */
+  | { kind: 'save'; format: ListFormat }
+  /** -R: rules from stdin, applied all or nothing. */
+  | { kind: 'restore' }
   | { kind: 'command'; command: Command }
+  /** -L -c: the connection table; -L --timeout: the timeouts. */
+  | { kind: 'list-conns'; format: ListFormat }
+  | { kind: 'timeout' }
+  /** -L --daemon: list_daemon; xvs runs no sync daemon (--start-daemon is not implemented), so nothing. */
+  | { kind: 'daemon' }
   /** -A/-E naming no IPVS scheduler: the kernel's answer depends on whether the service exists. */
   | { kind: 'unknown-scheduler'; op: 'add-service' | 'edit-service'; key: ServiceKey; scheduler: string };
 
-const serviceKey = (svc: ServiceState): ServiceKey => ({ protocol: svc.protocol === 'udp' ? 'udp' : 'tcp', addr: svc.addr, port: svc.port });
+const serviceKey = (svc: ServiceState): ServiceKey =>
+  svc.fwmark
+    ? { protocol: 'tcp', addr: svc.family === 6 ? '::' : '0.0.0.0', port: 0, fwmark: svc.fwmark }
+    : { protocol: svc.protocol === 'udp' ? 'udp' : 'tcp', addr: svc.addr, port: svc.port };
+
+/** xvs's fwmark match text: tcp|udp:ADDR:PORT[-PORT], an IPv6 ADDR in brackets. */
+export function parseFwmarkMatch(text: string): FwmarkMatch {
+  const m = /^(tcp|udp):(?:\[([0-9a-fA-F:.]+)\]|([0-9.]+)):(\d{1,5})(?:-(\d{1,5}))?$/.exec(text);
+  const bad = (): CliExit => fail(`illegal fwmark match \`${text}' (want tcp|udp:ADDR:PORT[-PORT], [ADDR] for IPv6)`);
+  if (!m) throw bad();
+  const v6 = m[2] !== undefined ? inetPton6(m[2]) : undefined;
+  const v4 = m[3] !== undefined ? inetPton4(m[3]) : undefined;
+  if (v6 === undefined && v4 === undefined) throw bad();
+  const portLo = Number(m[4]);
+  const portHi = m[5] !== undefined ? Number(m[5]) : portLo;
+  if (portLo < 1 || portHi > 65535 || portLo > portHi) throw bad();
+  return { protocol: m[1] as 'tcp' | 'udp', addr: v6 ? ntop6(v6) : ntoa4(v4 as number), portLo, portHi };
+}
 
 const netmaskText = (svc: ServiceState): string => (svc.family === 6 ? String(svc.netmask) : ntoa4(svc.netmask >>> 0));
 
@@ -441,21 +475,38 @@ export function planInvocation(inv: Invocation): Plan {
   const op = ({
     'add-service': 'add-service', 'edit-service': 'edit-service', 'delete-service': 'del-service', flush: 'clear',
     'add-server': 'add-dest', 'edit-server': 'edit-dest', 'delete-server': 'del-dest', list: 'list',
+    zero: 'zero',
   } as Partial<Record<CommandName, CommandOp>>)[inv.command];
+  if (inv.command === 'save') return { kind: 'save', format: inv.format };
+  if (inv.command === 'add-fwmark-match' || inv.command === 'del-fwmark-match') {
+    return { kind: 'command', command: checked({ op: inv.command, key: serviceKey(svc), match: inv.match }) };
+  }
+  if (inv.command === 'restore') return { kind: 'restore' };
+  // ipvsadm --set: ipvs_set_timeout (0 keeps a value).
+  if (inv.command === 'set') return { kind: 'command', command: checked({ op: 'set-timeouts', timeouts: inv.timeouts }) };
   switch (op) {
     case 'list':
+      // process_options' CMD_LIST: -c first, then --timeout, else the services.
+      if (inv.options.has('connection')) return { kind: 'list-conns', format: inv.format };
+      if (inv.options.has('timeout')) return { kind: 'timeout' };
+      if (inv.options.has('daemon')) return { kind: 'daemon' };
       return { kind: 'list', key: inv.options.has('service-address') ? key : undefined, format: inv.format };
     case 'add-service':
     case 'edit-service': {
       const scheduler = SchedulerName.safeParse(svc.scheduler);
       if (!scheduler.success) return { kind: 'unknown-scheduler', op, key, scheduler: svc.scheduler };
       const service = { ...key, scheduler: scheduler.data, persistent: svc.persistent ? svc.timeout : 0, netmask: netmaskText(svc) };
-      return { kind: 'command', command: checked({ op, service }) };
+      // ipvsadm sends IP_VS_SVC_F_SCHED1..3 as bits; the names only matter to which scheduler may take them.
+      const schedFlags = svc.schedFlags.reduce((bits, f) => bits | (SCHED_FLAG_NAMES[f] ?? 0), 0);
+      return { kind: 'command', command: checked({ op, service: schedFlags ? { ...service, schedFlags } : service }) };
     }
     case 'del-service':
       return { kind: 'command', command: checked({ op, key }) };
     case 'clear':
       return { kind: 'command', command: checked({ op }) };
+    case 'zero':
+      // ipvs_zero_service with a zeroed service entry zeroes everything.
+      return { kind: 'command', command: checked({ op, key: inv.options.has('service-address') ? key : undefined }) };
     case 'add-dest':
     case 'edit-dest': {
       const spec = { addr: dest.addr, port: dest.port, fwd: dest.fwd, weight: dest.weight, uThreshold: dest.uThreshold, lThreshold: dest.lThreshold };

@@ -2,17 +2,39 @@
 // path through the Datapath facade. Errors carry the errno IPVS would return, so every edge can print
 // ipvsadm's message. A command either applies whole or changes nothing (checks come before writes).
 import net from 'node:net';
-import type { Command } from '../model/command.js';
+import type { Command, SingleCommand } from '../model/command.js';
 import {
   IMPLEMENTED_SCHEDULERS, serviceId, destId,
   type DestKey, type DestSpec, type DestView, type ServiceKey, type ServiceSpec, type ServiceView,
+  type Stats, zeroStats, subtractStats, type FwmarkMatch,
 } from '../model/service.js';
+import { FakeDatapath } from '../datapath/fake-datapath.js';
 import { XvsError } from '../model/errors.js';
-import type { Datapath } from '../datapath/datapath.js';
+import { monotonicNs, type Datapath } from '../datapath/datapath.js';
+import { DEFAULT_TIMEOUTS, timeoutFor, type Timeouts } from './gc.js';
+import { TCP_STATE_NAMES } from '../datapath/abi.js';
+import { DEFAULT_LPORT_RANGE, MAX_LADDRS } from '../datapath/abi.js';
 import { DecisionRing } from '../sched/ring.js';
-import { createScheduler } from '../sched/index.js';
+import { COUNTING_SCHEDULERS, createScheduler } from '../sched/index.js';
+import { defaultContext, type SchedContext } from '../sched/context.js';
+import { schedTable } from '../sched/tables.js';
 import type { SchedDest } from '../sched/types.js';
 import { IdAllocator } from './ids.js';
+
+/** One connection as ipvsadm -Lc lists it (/proc/net/ip_vs_conn's fields). */
+export interface ConnView {
+  protocol: 'tcp' | 'udp';
+  caddr: string;
+  cport: number;
+  vaddr: string;
+  vport: number;
+  daddr: string;
+  dport: number;
+  /** ip_vs_state_name(): the TCP state, or UDP for UDP connections. */
+  state: string;
+  /** Seconds until the connection expires unless a packet comes. */
+  expires: number;
+}
 
 export interface TableLimits {
   maxServices: number;
@@ -23,6 +45,20 @@ interface DestState {
   spec: DestSpec;
   id: number;
   sched: SchedDest;
+  /** Counters at the last -Z: listings subtract it (per-CPU BPF counters cannot be reset atomically). */
+  baseline: Stats;
+  /** Health verdict (src/health): down = weight 0 (quiesce), or also unavailable and unlisted (remove). */
+  health?: DestHealth;
+  /** The service's sorry server: a hidden dest that gets weight 1 only while no other dest is usable. */
+  sorry?: true;
+}
+
+/** What the health checker decided about a dest; `weight` overrides the configured one (script checks). */
+export interface DestHealth {
+  up: boolean;
+  /** On failure remove the dest (established connections end) rather than quiesce it (they finish). */
+  remove: boolean;
+  weight?: number;
 }
 
 interface SvcState {
@@ -31,17 +67,39 @@ interface SvcState {
   /** In the kernel's list order: the newest dest first (list_add at the head). */
   dests: DestState[];
   ring: DecisionRing;
+  /** Counters at the last -Z (see DestState.baseline). */
+  baseline: Stats;
+  /** FULLNAT local addresses (LIPs), in the order added. */
+  laddrs?: string[];
+  /** A fwmark service's match entries, in the order added. */
+  matches?: FwmarkMatch[];
+  /** What the scheduler reads live: the service's -b flags (svc->flags), the clock. */
+  ctx: SchedContext;
+  /** The data path holds a hash scheduler table for this service (sh, dh, mh). */
+  hasTable?: boolean;
 }
 
-/** Forwarding methods the data path implements so far. */
-const IMPLEMENTED_FWD = new Set(['route']);
+/** One service's FULLNAT local addresses, as listed. */
+export interface LaddrView {
+  service: ServiceKey;
+  laddrs: string[];
+}
+
+/** Forwarding methods the data path implements. */
+const IMPLEMENTED_FWD = new Set(['route', 'masq', 'tunnel', 'fullnat']);
 
 export class ServiceTable {
   private readonly services = new Map<string, SvcState>();
+  /** {proto, VIP, port} keys of the xvs_svcs map taken by fwmark matches → the fwmark service's id. */
+  private readonly claims = new Map<string, string>();
+  private refillMode: 'now' | 'defer' | 'never' = 'now';
+  /** ipvsadm --set: the connection timeouts the GC applies (seconds). */
+  timeouts: Timeouts = { ...DEFAULT_TIMEOUTS };
+  private readonly refillPending = new Set<SvcState>();
   private readonly svcIds: IdAllocator;
   private readonly destIds: IdAllocator;
 
-  constructor(private readonly dp: Datapath, limits: TableLimits) {
+  constructor(private readonly dp: Datapath, private readonly limits: TableLimits) {
     this.svcIds = new IdAllocator(limits.maxServices);
     this.destIds = new IdAllocator(limits.maxDests);
   }
@@ -58,6 +116,21 @@ export class ServiceTable {
       case 'del-dest': return this.deleteDest(cmd.key, cmd.dest);
       case 'list': return this.list(cmd.key);
       case 'info': throw new XvsError('EINVAL', 'info is answered by the daemon');
+      case 'zero': return this.zero(cmd.key);
+      case 'add-laddr': return this.addLaddr(cmd.key, cmd.addr);
+      case 'del-laddr': return this.deleteLaddr(cmd.key, cmd.addr);
+      case 'list-laddrs': return this.listLaddrs(cmd.key);
+      case 'batch': return this.applyBatch(cmd.commands);
+      case 'add-fwmark-match': return this.addFwmarkMatch(cmd.key, cmd.match);
+      case 'del-fwmark-match': return this.deleteFwmarkMatch(cmd.key, cmd.match);
+      case 'apply-config':
+      case 'reload': throw new XvsError('EINVAL', `${cmd.op} is answered by the daemon`);
+      case 'set-sorry-server':
+        return this.setSorryServer(cmd.key, cmd.server && { ...cmd.server, weight: 1, uThreshold: 0, lThreshold: 0 });
+      case 'set-health': case 'health': throw new XvsError('EINVAL', `${cmd.op} is answered by the daemon's health checker`);
+      case 'set-timeouts': return this.setTimeouts(cmd.timeouts);
+      case 'get-timeouts': return { ...this.timeouts };
+      case 'list-conns': return this.listConns(monotonicNs());
     }
   }
 
@@ -77,36 +150,101 @@ export class ServiceTable {
   addService(spec: ServiceSpec): void {
     const sid = serviceId(spec);
     if (this.services.has(sid)) throw new XvsError('EEXIST', `service ${sid} already exists`);
+    if (this.claims.has(sid)) throw new XvsError('EEXIST', `${sid} is matched by fwmark service ${this.claims.get(sid)}`);
+    if (!spec.fwmark && this.keysInUse() >= this.limits.maxServices) throw new XvsError('ENOMEM', 'the service table is full');
     ServiceTable.checkScheduler(spec);
     const id = this.svcIds.alloc();
     if (id === null) throw new XvsError('ENOMEM', 'the service table is full');
     this.dp.resetRing(id);
     this.dp.zeroSvcStats(id);
-    const svc: SvcState = { spec: { ...spec }, id, dests: [], ring: undefined as unknown as DecisionRing };
-    svc.ring = new DecisionRing(this.dp.ring(id), createScheduler(spec.scheduler, []), () => svc.dests.map((d) => d.sched));
-    svc.ring.refill();
-    this.dp.putService(spec, id);
+    const ctx = { ...defaultContext(), flags: spec.schedFlags ?? 0 };
+    const svc: SvcState = { spec: { ...spec }, id, dests: [], ring: undefined as unknown as DecisionRing, baseline: zeroStats(), ctx };
+    svc.ring = new DecisionRing(this.dp.ring(id), createScheduler(spec.scheduler, [], { simulate: true, ctx }), () => svc.dests.map((d) => d.sched));
+    this.refill(svc);
+    // A fwmark service has no key of its own in the data path: its match entries point at its id.
+    if (spec.fwmark) svc.matches = [];
+    else this.dp.putService(spec, id);
     this.services.set(sid, svc);
   }
 
   editService(spec: ServiceSpec): void {
     const svc = this.get(spec, 'ESRCH');
     ServiceTable.checkScheduler(spec);
+    svc.ctx.flags = spec.schedFlags ?? 0;
     if (spec.scheduler !== svc.spec.scheduler) {
       // ip_vs_edit_service: the old scheduler is unbound and the new one initialised on the current list.
-      svc.ring.replaceScheduler(createScheduler(spec.scheduler, svc.dests.map((d) => d.sched)));
-      svc.ring.refill();
+      svc.ring.replaceScheduler(createScheduler(spec.scheduler, svc.dests.map((d) => d.sched), { simulate: true, ctx: svc.ctx }));
     }
     svc.spec = { ...spec };
+    this.refill(svc);
   }
 
   deleteService(key: ServiceKey): void {
     const svc = this.get(key, 'ESRCH');
-    this.dp.deleteService(svc.spec);
+    if (svc.matches) for (const m of svc.matches) this.releaseMatch(m);
+    else this.dp.deleteService(svc.spec);
+    if (svc.laddrs?.length) this.dp.setLaddrs(svc.id, { addrs: [], portMin: 0, portMax: 0 });
+    if (svc.hasTable) this.dp.setSchedTable(svc.id, null);
     for (const d of svc.dests) this.releaseDest(d);
     this.dp.resetRing(svc.id);
     this.svcIds.free(svc.id);
     this.services.delete(serviceId(key));
+  }
+
+  /** Entries of the xvs_svcs map in use: one per ordinary service, one per port of each fwmark match. */
+  private keysInUse(): number {
+    let n = this.claims.size;
+    for (const svc of this.services.values()) if (!svc.matches) n++;
+    return n;
+  }
+
+  private static matchKeys(m: FwmarkMatch): ServiceKey[] {
+    const keys: ServiceKey[] = [];
+    for (let port = m.portLo; port <= m.portHi; port++) keys.push({ protocol: m.protocol, addr: m.addr, port });
+    return keys;
+  }
+
+  /**
+   * xvs's fwmark: `match` (protocol, VIP, port range) selects packets for the fwmark service `key`, as an
+   * iptables/nft rule setting the mark would for IPVS. Each port is one entry of xvs_svcs naming the
+   * service's id, so all matches share its dests, ring and counters.
+   */
+  addFwmarkMatch(key: ServiceKey, match: FwmarkMatch): void {
+    const svc = this.get(key, 'ESRCH');
+    if (!svc.matches) throw new XvsError('EINVAL', `${serviceId(key)} is not a fwmark service`);
+    if (net.isIPv6(match.addr) !== net.isIPv6(svc.spec.addr)) {
+      throw new XvsError('EINVAL', `the match address and the fwmark service must be of the same address family (-6 for IPv6)`);
+    }
+    const keys = ServiceTable.matchKeys(match);
+    for (const k of keys) {
+      const id = serviceId(k);
+      if (this.services.has(id)) throw new XvsError('EEXIST', `${id} is already a virtual service`);
+      const owner = this.claims.get(id);
+      if (owner) throw new XvsError('EEXIST', `${id} is already matched by fwmark service ${owner}`);
+    }
+    if (this.keysInUse() + keys.length > this.limits.maxServices) {
+      throw new XvsError('ENOMEM', `the service table is full (${keys.length} ports would need as many entries)`);
+    }
+    for (const k of keys) {
+      this.claims.set(serviceId(k), serviceId(svc.spec));
+      this.dp.putService(k, svc.id);
+    }
+    svc.matches.push({ ...match });
+  }
+
+  deleteFwmarkMatch(key: ServiceKey, match: FwmarkMatch): void {
+    const svc = this.get(key, 'ESRCH');
+    const i = svc.matches?.findIndex((m) => m.protocol === match.protocol && m.addr === match.addr && m.portLo === match.portLo && m.portHi === match.portHi) ?? -1;
+    if (!svc.matches || i < 0) throw new XvsError('ENOENT', `no such match in ${serviceId(key)}`);
+    this.releaseMatch(svc.matches[i]);
+    svc.matches.splice(i, 1);
+  }
+
+  private releaseMatch(m: FwmarkMatch): void {
+    for (const k of ServiceTable.matchKeys(m)) {
+      this.dp.deleteService(k);
+      this.claims.delete(serviceId(k));
+    }
   }
 
   clear(): void {
@@ -114,12 +252,123 @@ export class ServiceTable {
   }
 
   private findDest(svc: SvcState, key: DestKey): number {
-    return svc.dests.findIndex((d) => d.spec.addr === key.addr && d.spec.port === key.port);
+    return svc.dests.findIndex((d) => !d.sorry && d.spec.addr === key.addr && d.spec.port === key.port);
+  }
+
+  /** The weight the scheduler uses: the configured one unless health says otherwise; see DestState.sorry. */
+  private static effectiveWeight(svc: SvcState, d: DestState): number {
+    if (d.sorry) return svc.dests.some((x) => !x.sorry && ServiceTable.effectiveWeight(svc, x) > 0) ? 0 : 1;
+    if (d.health && !d.health.up) return 0;
+    return d.health?.weight ?? d.spec.weight;
+  }
+
+  private static available(d: DestState): boolean {
+    return !(d.health && !d.health.up && d.health.remove);
+  }
+
+  /** Brings every dest's scheduler weight and availability in line with spec, health and sorry state. */
+  private reweigh(svc: SvcState): void {
+    const changed = svc.dests.filter((d) => ServiceTable.effectiveWeight(svc, d) !== d.sched.weight);
+    for (const d of svc.dests) {
+      this.dp.putDest(d.id, { addr: d.spec.addr, port: d.spec.port, fwd: d.spec.fwd, svcId: svc.id, available: ServiceTable.available(d) });
+    }
+    if (changed.length === 0) return;
+    svc.ring.rewind();
+    for (const d of changed) {
+      d.sched.weight = ServiceTable.effectiveWeight(svc, d);
+      if (d.sched.weight !== 0) d.sched.lastWeight = d.sched.weight; // dest->last_weight keeps the last non-zero
+      svc.ring.scheduler.onUpdate(svc.dests.map((x) => x.sched), d.sched);
+    }
+    this.refill(svc);
+  }
+
+  /** Applies a health verdict to a dest (its configured weight is kept); false if nothing changed. */
+  setDestHealth(key: ServiceKey, dest: DestKey, health: DestHealth | undefined): boolean {
+    const svc = this.get(key, 'ESRCH');
+    const i = this.findDest(svc, dest);
+    if (i < 0) throw new XvsError('ENOENT', `no such destination ${destId(dest)}`);
+    const d = svc.dests[i];
+    if (JSON.stringify(d.health) === JSON.stringify(health)) return false;
+    d.health = health ? { ...health } : undefined;
+    this.reweigh(svc);
+    return true;
+  }
+
+  /**
+   * keepalived's sorry_server: `server` takes the service's new connections while none of its dests is
+   * usable (all down or weight 0), and stops taking them as soon as one is. null removes it.
+   */
+  setSorryServer(key: ServiceKey, server: DestSpec | null): void {
+    const svc = this.get(key, 'ESRCH');
+    const old = svc.dests.findIndex((d) => d.sorry);
+    if (server) ServiceTable.checkDest(svc, server);
+    if (old >= 0) {
+      const d = svc.dests[old];
+      if (server && d.spec.addr === server.addr && d.spec.port === server.port && d.spec.fwd === server.fwd) return;
+      svc.ring.rewind();
+      svc.dests.splice(old, 1);
+      svc.ring.scheduler.onDelete(svc.dests.map((x) => x.sched), d.sched, old);
+      this.refill(svc);
+      this.releaseDest(d);
+    }
+    if (!server) return;
+    const id = this.destIds.alloc();
+    if (id === null) throw new XvsError('ENOMEM', 'the destination table is full');
+    this.dp.zeroDestStats(id);
+    const stale = this.dp.destCounts(id);
+    this.dp.adjustDestCounts(id, -stale.active, -stale.inactive);
+    const d: DestState = {
+      spec: { ...server, weight: 1 }, id, baseline: zeroStats(), sorry: true,
+      sched: { id, weight: 0, overloaded: false, addr: server.addr, port: server.port, lastWeight: 0 },
+    };
+    this.dp.putDest(id, { addr: server.addr, port: server.port, fwd: server.fwd, svcId: svc.id, available: true });
+    svc.ring.rewind();
+    svc.dests.push(d);
+    svc.ring.scheduler.onAdd(svc.dests.map((x) => x.sched), d.sched);
+    this.refill(svc);
+    this.reweigh(svc);
+  }
+
+  /** The sorry server of a service and whether it is taking new connections now. */
+  sorryServer(key: ServiceKey): { server: DestSpec; active: boolean; destId: number } | null {
+    const svc = this.get(key, 'ESRCH');
+    const d = svc.dests.find((x) => x.sorry);
+    return d ? { server: { ...d.spec }, active: d.sched.weight > 0, destId: d.id } : null;
+  }
+
+  /** FULLNAT: adds a local address to the service's pool (same family as the VIP). */
+  addLaddr(key: ServiceKey, addr: string): void {
+    const svc = this.get(key, 'ESRCH');
+    const laddrs = svc.laddrs ?? [];
+    if (net.isIPv6(addr) !== net.isIPv6(svc.spec.addr)) {
+      throw new XvsError('EINVAL', 'the local address and the virtual service must be of the same address family');
+    }
+    if (laddrs.includes(addr)) throw new XvsError('EEXIST', `local address ${addr} already exists`);
+    if (laddrs.length >= MAX_LADDRS) throw new XvsError('ENOMEM', `at most ${MAX_LADDRS} local addresses per service`);
+    svc.laddrs = [...laddrs, addr];
+    this.writeLaddrs(svc);
+  }
+
+  deleteLaddr(key: ServiceKey, addr: string): void {
+    const svc = this.get(key, 'ESRCH');
+    const laddrs = svc.laddrs ?? [];
+    if (!laddrs.includes(addr)) throw new XvsError('ENOENT', `no such local address ${addr}`);
+    svc.laddrs = laddrs.filter((a) => a !== addr);
+    this.writeLaddrs(svc);
+  }
+
+  listLaddrs(key?: ServiceKey): LaddrView[] {
+    const svcs = key ? [this.get(key, 'ESRCH')] : [...this.services.values()];
+    return svcs.map((s) => ({ service: { protocol: s.spec.protocol, addr: s.spec.addr, port: s.spec.port }, laddrs: [...(s.laddrs ?? [])] }));
+  }
+
+  private writeLaddrs(svc: SvcState): void {
+    this.dp.setLaddrs(svc.id, { addrs: svc.laddrs ?? [], portMin: DEFAULT_LPORT_RANGE.min, portMax: DEFAULT_LPORT_RANGE.max });
   }
 
   private static checkDest(svc: SvcState, dest: DestSpec): void {
     if (!IMPLEMENTED_FWD.has(dest.fwd)) {
-      throw new XvsError('EOPNOTSUPP', `forwarding method ${dest.fwd} is not implemented in xvs yet (only route, -g)`);
+      throw new XvsError('EOPNOTSUPP', `forwarding method ${dest.fwd} is not implemented in xvs yet`);
     }
     if (net.isIPv6(dest.addr) !== net.isIPv6(svc.spec.addr)) {
       throw new XvsError('EINVAL', 'the real server and the virtual service must be of the same address family');
@@ -137,11 +386,18 @@ export class ServiceTable {
     const stale = this.dp.destCounts(id);
     this.dp.adjustDestCounts(id, -stale.active, -stale.inactive);
     this.dp.putDest(id, { addr: dest.addr, port: dest.port, fwd: dest.fwd, svcId: svc.id, available: true });
-    const d: DestState = { spec: { ...dest }, id, sched: { id, weight: dest.weight, overloaded: false } };
+    const d: DestState = {
+      spec: { ...dest }, id, baseline: zeroStats(),
+      sched: {
+        id, weight: dest.weight, overloaded: false, uThreshold: dest.uThreshold, lThreshold: dest.lThreshold,
+        addr: dest.addr, port: dest.port, lastWeight: dest.weight,
+      },
+    };
     svc.ring.rewind();
     svc.dests.unshift(d);
     svc.ring.scheduler.onAdd(svc.dests.map((x) => x.sched), d.sched);
-    svc.ring.refill();
+    this.refill(svc);
+    this.reweigh(svc);
   }
 
   editDest(key: ServiceKey, dest: DestSpec): void {
@@ -154,10 +410,14 @@ export class ServiceTable {
     // __ip_vs_update_dest: a new upper threshold above the old one (or none) clears OVERLOAD.
     if (dest.uThreshold === 0 || dest.uThreshold > d.spec.uThreshold) d.sched.overloaded = false;
     d.spec = { ...dest };
-    d.sched.weight = dest.weight;
-    this.dp.putDest(d.id, { addr: dest.addr, port: dest.port, fwd: dest.fwd, svcId: svc.id, available: true });
+    d.sched.uThreshold = dest.uThreshold;
+    d.sched.lThreshold = dest.lThreshold;
+    d.sched.weight = ServiceTable.effectiveWeight(svc, d);
+    if (d.sched.weight !== 0) d.sched.lastWeight = d.sched.weight;
+    this.dp.putDest(d.id, { addr: dest.addr, port: dest.port, fwd: dest.fwd, svcId: svc.id, available: ServiceTable.available(d) });
     svc.ring.scheduler.onUpdate(svc.dests.map((x) => x.sched), d.sched);
-    svc.ring.refill();
+    this.refill(svc);
+    this.reweigh(svc);
   }
 
   deleteDest(key: ServiceKey, dest: DestKey): void {
@@ -168,8 +428,9 @@ export class ServiceTable {
     svc.ring.rewind();
     svc.dests.splice(i, 1);
     svc.ring.scheduler.onDelete(svc.dests.map((x) => x.sched), d.sched, i);
-    svc.ring.refill();
+    this.refill(svc);
     this.releaseDest(d);
+    this.reweigh(svc);
   }
 
   private releaseDest(d: DestState): void {
@@ -177,22 +438,184 @@ export class ServiceTable {
     this.destIds.free(d.id);
   }
 
+  /**
+   * Refills a service's ring now, or (inside a batch) once at its end: the data path sees the result
+   * of the whole batch, and a batch of 10,000 dest changes does not compute 10,000 ring fills. A
+   * validation copy never fills rings.
+   */
+  private refill(svc: SvcState): void {
+    if (this.refillMode === 'now') {
+      this.syncCounts(svc, true);
+      svc.ring.refill();
+      this.syncSchedTable(svc);
+    }
+    else if (this.refillMode === 'defer') this.refillPending.add(svc);
+  }
+
   /** Keeps every ring full; called on a short timer by the daemon. */
-  refillRings(): void {
-    for (const svc of this.services.values()) svc.ring.refill();
+  refillRings(): number {
+    let produced = 0;
+    for (const svc of this.services.values()) {
+      if (this.syncCounts(svc, false)) this.syncSchedTable(svc);
+      produced += svc.ring.refill();
+    }
+    return produced;
+  }
+
+  /** Writes the hash scheduler's table for the data path (or removes one the service no longer needs). */
+  private syncSchedTable(svc: SvcState): void {
+    const tab = schedTable(svc.ring.scheduler, svc.dests.map((d) => d.sched), svc.ctx.flags);
+    if (tab) {
+      this.dp.setSchedTable(svc.id, tab);
+      svc.hasTable = true;
+    } else if (svc.hasTable) {
+      this.dp.setSchedTable(svc.id, null);
+      svc.hasTable = false;
+    }
+  }
+
+  /**
+   * Brings the schedulers' view of the live counters, and the OVERLOAD flag the thresholds derive from
+   * them, up to date; when either moved the ring is re-simulated from the consumer position (see
+   * DecisionRing.resync). Only services whose decisions depend on counts pay for the read.
+   */
+  private syncCounts(svc: SvcState, force: boolean): boolean {
+    const counting = COUNTING_SCHEDULERS.includes(svc.spec.scheduler);
+    if (!counting && !svc.dests.some((d) => d.spec.uThreshold !== 0 || d.sched.overloaded)) return false;
+    let moved = force;
+    for (const d of svc.dests) {
+      const c = this.dp.destCounts(d.id);
+      const s = d.sched;
+      if (s.activeConns !== c.active || s.inactConns !== c.inactive) {
+        s.activeConns = c.active;
+        s.inactConns = c.inactive;
+        moved = true;
+      }
+      const over = thresholdOverload(s.overloaded, c.active + c.inactive, d.spec.uThreshold, d.spec.lThreshold);
+      if (over !== s.overloaded) {
+        s.overloaded = over;
+        moved = true;
+      }
+    }
+    if (moved) svc.ring.resync();
+    return moved;
+  }
+
+  /** ip_vs_set_timeout(): a 0 leaves that timeout as it is. */
+  setTimeouts(t: Timeouts): void {
+    this.timeouts = {
+      tcp: t.tcp || this.timeouts.tcp, tcpfin: t.tcpfin || this.timeouts.tcpfin, udp: t.udp || this.timeouts.udp,
+    };
+  }
+
+  /** The connection table as ipvsadm -Lc shows it (connections of deleted dests are left out). */
+  listConns(nowNs: bigint): ConnView[] {
+    const dests = new Map<number, DestState>();
+    for (const s of this.services.values()) for (const d of s.dests) dests.set(d.id, d);
+    const out: ConnView[] = [];
+    for (const c of this.dp.conns()) {
+      const d = dests.get(c.destId);
+      if (!d) continue;
+      const left = BigInt(timeoutFor(c.protocol, c.state, this.timeouts)) * 1_000_000_000n - (nowNs - c.lastSeenNs);
+      out.push({
+        protocol: c.protocol, caddr: c.caddr, cport: c.cport, vaddr: c.vaddr, vport: c.vport, daddr: d.spec.addr, dport: d.spec.port,
+        state: c.protocol === 'udp' ? 'UDP' : (TCP_STATE_NAMES[c.state] ?? 'NONE'),
+        expires: left > 0n ? Number(left / 1_000_000_000n) : 0,
+      });
+    }
+    return out;
   }
 
   /** Services and dests as ipvsadm lists them (the kernel's order; the CLI sorts like ipvsadm). */
-  list(key?: ServiceKey): ServiceView[] {
+  /**
+   * As IPVS under keepalived, by default a dest quiesced by its health check lists weight 0, and one
+   * removed by it is not listed; the sorry server never is. `hidden`: every dest (metrics).
+   * `configured`: every real server with its configured weight (the config file's diff).
+   */
+  list(key?: ServiceKey, opts: { hidden?: boolean; configured?: boolean } = {}): ServiceView[] {
     const svcs = key ? [this.get(key, 'ESRCH')] : [...this.services.values()];
+    const shown = (d: DestState): boolean =>
+      Boolean(opts.hidden) || (opts.configured ? !d.sorry : !d.sorry && ServiceTable.available(d));
     return svcs.map((svc) => ({
       ...svc.spec,
-      stats: this.dp.svcStats(svc.id),
-      dests: svc.dests.map((d): DestView => {
+      ...(svc.matches ? { matches: svc.matches.map((m) => ({ ...m })) } : {}),
+      stats: subtractStats(this.dp.svcStats(svc.id), svc.baseline),
+      dests: svc.dests.filter(shown).map((d): DestView => {
         const c = this.dp.destCounts(d.id);
-        return { ...d.spec, activeConns: c.active, inactConns: c.inactive, persistConns: 0, stats: this.dp.destStats(d.id) };
+        return {
+          ...d.spec, weight: opts.configured ? d.spec.weight : d.sched.weight, activeConns: c.active, inactConns: c.inactive, persistConns: 0,
+          stats: subtractStats(this.dp.destStats(d.id), d.baseline),
+        };
       }),
     }));
+  }
+
+  /**
+   * ipvsadm -Z (ip_vs_zero_service / ip_vs_zero_all): the service's and its dests' counters read zero
+   * from now on. The data path's per-CPU counters keep running; the table remembers a baseline.
+   */
+  zero(key?: ServiceKey): void {
+    const svcs = key ? [this.get(key, 'ESRCH')] : [...this.services.values()];
+    for (const svc of svcs) {
+      svc.baseline = this.dp.svcStats(svc.id);
+      for (const d of svc.dests) d.baseline = this.dp.destStats(d.id);
+    }
+  }
+
+  /** The table as the commands that rebuild it (services oldest first, dests in insertion order). */
+  specs(): SingleCommand[] {
+    const out: SingleCommand[] = [];
+    for (const svc of this.services.values()) {
+      out.push({ op: 'add-service', service: { ...svc.spec } });
+      for (const m of svc.matches ?? []) out.push({ op: 'add-fwmark-match', key: svc.spec, match: { ...m } });
+      for (const addr of svc.laddrs ?? []) out.push({ op: 'add-laddr', key: svc.spec, addr });
+      for (const d of [...svc.dests].reverse()) if (!d.sorry) out.push({ op: 'add-dest', key: svc.spec, dest: { ...d.spec } });
+    }
+    return out;
+  }
+
+  /**
+   * Applies `cmds` in order, all or none: first on a copy of the table over the in-memory datapath,
+   * so every check (existence, limits, implemented features) runs before anything real changes. A
+   * failure names the index of the failing command (XvsError.index).
+   */
+  applyBatch(cmds: readonly SingleCommand[]): unknown[] {
+    const copy = new ServiceTable(new FakeDatapath(), this.limits);
+    copy.refillMode = 'never';
+    for (const c of this.specs()) copy.execute(c);
+    cmds.forEach((c, index) => {
+      if (c.op === 'list' || c.op === 'info') throw new XvsError('EINVAL', `${c.op} cannot be part of a batch`, { index });
+      try {
+        copy.execute(c);
+      } catch (e) {
+        if (e instanceof XvsError) throw new XvsError(e.code, e.message, { index, cause: e });
+        throw e;
+      }
+    });
+    this.refillMode = 'defer';
+    try {
+      return cmds.map((c) => this.execute(c));
+    } finally {
+      this.refillMode = 'now';
+      for (const svc of this.refillPending) {
+        if (this.services.get(serviceId(svc.spec)) !== svc) continue;
+        this.syncCounts(svc, true);
+        svc.ring.refill();
+        this.syncSchedTable(svc);
+      }
+      this.refillPending.clear();
+    }
+  }
+
+  hasService(key: ServiceKey): boolean {
+    return this.services.has(serviceId(key));
+  }
+
+  /** Every real server (listed or removed by health; not sorry servers), for the health checker. */
+  realServers(): { service: ServiceKey; dest: DestSpec }[] {
+    return [...this.services.values()].flatMap((s) => s.dests.filter((d) => !d.sorry).map((d) => ({
+      service: { protocol: s.spec.protocol, addr: s.spec.addr, port: s.spec.port }, dest: { ...d.spec },
+    })));
   }
 
   /** Dest ids currently in use, for the GC and the neighbour keeper. */
@@ -203,4 +626,18 @@ export class ServiceTable {
   get size(): number {
     return this.services.size;
   }
+}
+
+/**
+ * IP_VS_DEST_F_OVERLOAD as the thresholds leave it: ip_vs_bind_dest() sets it once active + inactive
+ * reaches the upper threshold; ip_vs_unbind_dest() clears it below the lower threshold, or below 3/4 of
+ * the upper one when there is no lower threshold. Totals only rise at bind and fall at unbind, so
+ * evaluating the rules on the counters the data path keeps gives the kernel's flag at each refill.
+ */
+export function thresholdOverload(prev: boolean, total: number, u: number, l: number): boolean {
+  if (u !== 0 && total >= u) return true;
+  if (!prev) return false;
+  if (l !== 0) return total >= l;
+  if (u !== 0) return total * 4 >= u * 3;
+  return false;
 }

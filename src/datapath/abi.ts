@@ -17,6 +17,16 @@ export const FWD = { masq: 0, localnode: 1, tunnel: 2, route: 3, bypass: 4, full
 export const SVC_F_ACTIVE = 1;
 export const DEST_F_AVAILABLE = 1;
 export const CONN_F_INACTIVE = 1;
+export const CONN_F_OUTPUT = 2;
+/** FULLNAT local addresses per service (XVS_MAX_LADDRS) and the default local port range. */
+export const MAX_LADDRS = 8;
+export const DEFAULT_LPORT_RANGE = { min: 1024, max: 65535 } as const;
+/** Hash schedulers' tables (struct xvs_sched_tab): kinds, flags, the unavailable-slot bit. */
+export const SCHED_TAB_SLOTS = 4096;
+export const SCHED_KIND = { sh: 1, dh: 2, mh: 3 } as const;
+export const SCHED_F_FALLBACK = 1;
+export const SCHED_F_PORT = 2;
+export const SLOT_UNAVAIL = 0x80000000;
 
 /** enum xvs_tcp_state, in the kernel's IP_VS_TCP_S_* order; names as ipvsadm -Lnc prints them. */
 export const TCP_STATE_NAMES = [
@@ -32,6 +42,8 @@ export const REASONS = [
   'XVS_R_DROP_NO_CONN_NOT_SYN', 'XVS_R_DROP_NO_DEST', 'XVS_R_DROP_DEST_GONE', 'XVS_R_DROP_CONN_FULL',
   'XVS_R_DROP_REDIRECT', 'XVS_R_RING_EXHAUSTED', 'XVS_R_FWD_TX', 'XVS_R_FWD_REDIRECT',
   'XVS_R_CONN_NEW', 'XVS_R_CONN_RESCHED', 'XVS_R_PASS_MALFORMED',
+  'XVS_R_FWD_REPLY', 'XVS_R_PASS_STALE_REPLY', 'XVS_R_PASS_TTL', 'XVS_R_DROP_NO_LADDR',
+  'XVS_R_DROP_LPORT_EXHAUSTED', 'XVS_R_ICMP_TOO_BIG', 'XVS_R_PASS_TOO_BIG', 'XVS_R_FWD_ICMP',
 ] as const;
 export type ReasonName = (typeof REASONS)[number];
 export const REASON_MAX = REASONS.length;
@@ -65,8 +77,10 @@ export const LAYOUTS = {
   xvs_dest_cnt: layout('xvs_dest_cnt', [['activeconns', 'u32'], ['inactconns', 'u32']]),
   xvs_ring: layout('xvs_ring', [['cons', 'u64'], ['prod', 'u64'], ['slot', 'pad', 4 * RING_SLOTS]]),
   xvs_conn_key: layout('xvs_conn_key', [['saddr', 'addr'], ['daddr', 'addr'], ['sport', 'u16be'], ['dport', 'u16be'], ['proto', 'u8'], ['af', 'u8'], ['pad', 'u16']]),
-  xvs_conn: layout('xvs_conn', [['last_seen_ns', 'u64'], ['created_ns', 'u64'], ['dest_id', 'u32'], ['svc_id', 'u32'], ['state', 'u8'], ['fwd', 'u8'], ['flags', 'u16'], ['pad', 'u32']]),
+  xvs_conn: layout('xvs_conn', [['last_seen_ns', 'u64'], ['created_ns', 'u64'], ['dest_id', 'u32'], ['svc_id', 'u32'], ['state', 'u8'], ['fwd', 'u8'], ['flags', 'u16'], ['pad', 'u32'], ['raddr', 'addr'], ['laddr', 'addr'], ['rport', 'u16be'], ['lport', 'u16be'], ['pad2', 'u32']]),
+  xvs_laddr_pool: layout('xvs_laddr_pool', [['count', 'u32'], ['lport_min', 'u16'], ['lport_max', 'u16'], ['addrs', 'pad', 16 * MAX_LADDRS]]),
   xvs_stats: layout('xvs_stats', [['conns', 'u64'], ['inpkts', 'u64'], ['outpkts', 'u64'], ['inbytes', 'u64'], ['outbytes', 'u64']]),
+  xvs_sched_tab: layout('xvs_sched_tab', [['kind', 'u32'], ['flags', 'u32'], ['size', 'u32'], ['pad', 'u32'], ['slot', 'pad', 4 * 4096]]),
 } as const;
 export type StructName = keyof typeof LAYOUTS;
 

@@ -6,9 +6,10 @@ import type { BpfObject, MmapRegion } from '../../native/index.js';
 import { native, bpfObjectPath } from './native.js';
 import {
   CONN_F_INACTIVE, DEST_F_AVAILABLE, FWD, LAYOUTS, PROTO_TCP, PROTO_UDP, REASONS, REASON_MAX,
-  RING_SLOTS, SVC_F_ACTIVE, afOf, checkLayouts, decode, encode, type ReasonName,
+  RING_SLOTS, SVC_F_ACTIVE, MAX_LADDRS, SCHED_TAB_SLOTS, afOf, checkLayouts, decode, decodeAddr, encode, encodeAddr,
+  type ReasonName,
 } from './abi.js';
-import type { ConnEntry, Datapath, DestCounts, DestEntry } from './datapath.js';
+import type { ConnEntry, Datapath, DestCounts, DestEntry, LaddrPool, SchedTable } from './datapath.js';
 import type { ServiceKey, Stats } from '../model/service.js';
 import type { RingPort } from '../sched/ring.js';
 import { XvsError } from '../model/errors.js';
@@ -70,7 +71,7 @@ export class BpfDatapath implements Datapath {
 
   private constructor(readonly object: BpfObject, readonly objectPath: string, maxConns: number) {
     this.connTableSize = maxConns;
-    for (const m of ['xvs_svcs', 'xvs_dests', 'xvs_dcnt', 'xvs_rings', 'xvs_conns', 'xvs_svc_st', 'xvs_dest_st', 'xvs_reasons', 'xvs_txports']) {
+    for (const m of ['xvs_svcs', 'xvs_dests', 'xvs_dcnt', 'xvs_rings', 'xvs_conns', 'xvs_svc_st', 'xvs_dest_st', 'xvs_reasons', 'xvs_txports', 'xvs_rconns', 'xvs_laddrs', 'xvs_sched_tab']) {
       this.fds[m] = object.mapFd(m);
     }
     this.ringsRegion = new native.MmapRegion(this.fds.xvs_rings);
@@ -206,7 +207,15 @@ export class BpfDatapath implements Datapath {
   private decodeConn(key: Buffer, value: Buffer): ConnEntry {
     const k = decode('xvs_conn_key', key);
     const v = decode('xvs_conn', value);
+    const off = (f: string): number => LAYOUTS.xvs_conn.fields.find((x) => x.name === f)!.offset;
+    const fwd = v.fwd as number;
+    const nat = fwd === FWD.masq || fwd === FWD.fullnat;
     return {
+      fwd,
+      ...(nat ? {
+        raddr: decodeAddr(value, off('raddr'), k.af as number), rport: v.rport as number,
+        laddr: decodeAddr(value, off('laddr'), k.af as number), lport: v.lport as number,
+      } : {}),
       key: Buffer.from(key),
       protocol: k.proto === PROTO_TCP ? 'tcp' : 'udp',
       caddr: k.saddr as string, cport: k.sport as number, vaddr: k.daddr as string, vport: k.dport as number,
@@ -249,12 +258,52 @@ export class BpfDatapath implements Datapath {
     return native.mapLookup(this.fds.xvs_conns, key, v) ? this.decodeConn(key, v) : null;
   }
 
+  /** Deletes a connection and, for NAT/FULLNAT, its reverse-index entry if that still names it. */
   deleteConn(key: Buffer): boolean {
-    return native.mapDelete(this.fds.xvs_conns, key);
+    const v = Buffer.alloc(LAYOUTS.xvs_conn.size);
+    const had = native.mapLookup(this.fds.xvs_conns, key, v);
+    const deleted = native.mapDelete(this.fds.xvs_conns, key);
+    if (had) {
+      const fwd = decode('xvs_conn', v).fwd as number;
+      if (fwd === FWD.masq || fwd === FWD.fullnat) {
+        const f = (n: string): number => LAYOUTS.xvs_conn.fields.find((x) => x.name === n)!.offset;
+        // The reverse key {saddr = raddr, daddr = laddr, sport = rport, dport = lport, proto, af}.
+        const rkey = Buffer.alloc(LAYOUTS.xvs_conn_key.size);
+        v.copy(rkey, 0, f('raddr'), f('raddr') + 16);
+        v.copy(rkey, 16, f('laddr'), f('laddr') + 16);
+        v.copy(rkey, 32, f('rport'), f('rport') + 2);
+        v.copy(rkey, 34, f('lport'), f('lport') + 2);
+        key.copy(rkey, 36, 36, 38); // proto, af
+        const fkey = Buffer.alloc(LAYOUTS.xvs_conn_key.size);
+        if (native.mapLookup(this.fds.xvs_rconns, rkey, fkey) && fkey.equals(key)) native.mapDelete(this.fds.xvs_rconns, rkey);
+      }
+    }
+    return deleted;
+  }
+
+  setLaddrs(svcId: number, pool: LaddrPool): void {
+    if (pool.addrs.length > MAX_LADDRS) throw new XvsError('ENOMEM', `at most ${MAX_LADDRS} local addresses per service`);
+    const b = encode('xvs_laddr_pool', { count: pool.addrs.length, lport_min: pool.portMin, lport_max: pool.portMax });
+    const base = LAYOUTS.xvs_laddr_pool.fields.find((x) => x.name === 'addrs')!.offset;
+    pool.addrs.forEach((a, i) => encodeAddr(a, b, base + 16 * i));
+    native.mapUpdate(this.fds.xvs_laddrs, BpfDatapath.u32(svcId), b);
   }
 
   setTxPorts(ifindexes: number[]): void {
     for (const i of ifindexes) native.mapUpdate(this.fds.xvs_txports, BpfDatapath.u32(i), BpfDatapath.u32(i));
+  }
+
+  setSchedTable(svcId: number, table: SchedTable | null): void {
+    if (!table) {
+      native.mapDelete(this.fds.xvs_sched_tab, BpfDatapath.u32(svcId));
+      return;
+    }
+    if (table.slots.length > SCHED_TAB_SLOTS) throw new XvsError('INTERNAL', `a scheduler table holds at most ${SCHED_TAB_SLOTS} slots`);
+    const b = encode('xvs_sched_tab', { kind: table.kind, flags: table.flags, size: table.slots.length, pad: 0 });
+    const base = LAYOUTS.xvs_sched_tab.fields.find((x) => x.name === 'slot')!.offset;
+    b.fill(0xff, base);
+    table.slots.forEach((id, i) => b.writeUInt32LE(id >>> 0, base + 4 * i));
+    native.mapUpdate(this.fds.xvs_sched_tab, BpfDatapath.u32(svcId), b);
   }
 
   close(): void {

@@ -27,6 +27,30 @@ export interface ConnEntry {
   svcId: number;
   state: number;
   inactive: boolean;
+  /** XVS_FWD_* at creation; the real-server side for NAT/FULLNAT (raddr:rport = RIP:rport,
+   * laddr:lport = the source the RS sees: CIP:cport for NAT, LIP:lport for FULLNAT). */
+  fwd?: number;
+  raddr?: string;
+  rport?: number;
+  laddr?: string;
+  lport?: number;
+}
+
+/** FULLNAT's local addresses of one service and the local port range (inclusive). */
+export interface LaddrPool {
+  addrs: string[];
+  portMin: number;
+  portMax: number;
+}
+
+/** A hash scheduler's buckets as the data path indexes them (see bpf/include/xvs_sched.h). */
+export interface SchedTable {
+  /** SCHED_KIND of abi.ts: sh 1, dh 2, mh 3. */
+  kind: number;
+  /** SCHED_F_FALLBACK | SCHED_F_PORT. */
+  flags: number;
+  /** dest id, | SLOT_UNAVAIL when it has weight 0 or is overloaded; DEST_NONE for an empty service. */
+  slots: Uint32Array;
 }
 
 export interface DestCounts {
@@ -56,8 +80,12 @@ export interface Datapath {
   /** Re-reads one connection (GC double check before deleting); null if gone. */
   conn(key: Buffer): ConnEntry | null;
   deleteConn(key: Buffer): boolean;
+  /** Writes (or, with no addresses, clears) a service's FULLNAT local address pool. */
+  setLaddrs(svcId: number, pool: LaddrPool): void;
   /** Interfaces the data path may redirect to (the devmap). */
   setTxPorts(ifindexes: number[]): void;
+  /** Writes (or, with null, removes) a service's hash scheduler table (struct xvs_sched_tab). */
+  setSchedTable(svcId: number, table: SchedTable | null): void;
   close(): void;
 }
 

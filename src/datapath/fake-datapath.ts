@@ -1,6 +1,6 @@
 // src/datapath/fake-datapath.ts — an in-memory Datapath for control-plane unit tests (no root, no BPF).
 // Rings are real ArrayBuffer-backed rings; `consume()` plays the data path taking decisions.
-import type { ConnEntry, Datapath, DestCounts, DestEntry } from './datapath.js';
+import type { ConnEntry, Datapath, DestCounts, DestEntry, LaddrPool, SchedTable } from './datapath.js';
 import { serviceId, zeroStats, type ServiceKey, type Stats } from '../model/service.js';
 import type { RingPort } from '../sched/ring.js';
 import { REASONS, RING_MASK, type ReasonName } from './abi.js';
@@ -23,6 +23,7 @@ export class FakeDatapath implements Datapath {
   readonly counts = new Map<number, DestCounts>();
   readonly connTable = new Map<string, ConnEntry>();
   txPorts: number[] = [];
+  readonly laddrs = new Map<number, LaddrPool>();
 
   putService(key: ServiceKey, id: number): void { this.services.set(serviceId(key), { key, id }); }
   deleteService(key: ServiceKey): void { this.services.delete(serviceId(key)); }
@@ -53,6 +54,15 @@ export class FakeDatapath implements Datapath {
   conns(): ConnEntry[] { return [...this.connTable.values()]; }
   conn(key: Buffer): ConnEntry | null { return this.connTable.get(key.toString('hex')) ?? null; }
   deleteConn(key: Buffer): boolean { return this.connTable.delete(key.toString('hex')); }
+  setLaddrs(svcId: number, pool: LaddrPool): void {
+    if (pool.addrs.length === 0) this.laddrs.delete(svcId);
+    else this.laddrs.set(svcId, { ...pool, addrs: [...pool.addrs] });
+  }
   setTxPorts(ifindexes: number[]): void { this.txPorts = [...ifindexes]; }
+  readonly schedTables = new Map<number, SchedTable>();
+  setSchedTable(svcId: number, table: SchedTable | null): void {
+    if (table) this.schedTables.set(svcId, { ...table, slots: Uint32Array.from(table.slots) });
+    else this.schedTables.delete(svcId);
+  }
   close(): void {}
 }

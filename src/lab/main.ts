@@ -11,7 +11,10 @@ import {
   type Follower, type Netns,
 } from '../netns/index.js';
 import { buildDrLab, type DrLab } from './topology.js';
-import { missingBuild, startXvsd, waitXvsdReady, xvsadm, xvsdInfo } from './xvs.js';
+import { missingBuild, parseDestRows, startXvsd, waitXvsdReady, xvsadm, xvsControl, xvsdInfo } from './xvs.js';
+import { startHttpServer } from './http-server.js';
+import { prettyLine } from '../log/logger.js';
+import { waitFor } from '../netns/index.js';
 
 const LAB_PREFIX = 'xvslab-';
 
@@ -20,6 +23,8 @@ const USAGE = `Usage: npm run lab -- [options]      (node dist/src/lab/main.js [
   --weights W1,W2      weights of web1 and web2 (default 1,1)
   --requests N         curl requests from the client (default 10, at most 1000)
   --attach MODE        xvsd attach mode: auto|native|generic|tc (default native)
+  --health             then health-check the web servers: stop web2's nginx, watch xvs take it out
+                       of the pool and put it back when it starts again
   --keep               leave the lab running and print how to enter and remove it
   --down               remove a lab left running by --keep (or by a crash)
   --verbose            print every command used to build the topology
@@ -39,6 +44,7 @@ const LabOptions = z.object({
   requests: z.coerce.number().int().min(1).max(1000).default(10),
   attach: z.enum(['auto', 'native', 'generic', 'tc']).default('native'),
   keep: z.boolean().default(false),
+  health: z.boolean().default(false),
   down: z.boolean().default(false),
   verbose: z.boolean().default(false),
   prefix: z.string().regex(/^[a-z][a-z0-9_-]{0,7}$/, 'a letter, then up to 7 of [a-z0-9_-]').default(LAB_PREFIX),
@@ -55,7 +61,7 @@ function parseLabArgs(argv: string[]): LabOptions {
     args: argv,
     options: {
       sched: { type: 'string' }, weights: { type: 'string' }, requests: { type: 'string' },
-      attach: { type: 'string' }, keep: { type: 'boolean' }, down: { type: 'boolean' },
+      attach: { type: 'string' }, keep: { type: 'boolean' }, down: { type: 'boolean' }, health: { type: 'boolean' },
       verbose: { type: 'boolean', short: 'v' }, prefix: { type: 'string' }, help: { type: 'boolean', short: 'h' },
     },
     strict: true,
@@ -152,7 +158,7 @@ async function runLab(opts: LabOptions): Promise<number> {
   printTopology(lab);
 
   const xvsdLog = path.join(logDir, 'xvsd.log');
-  let follower: Follower | null = followFile(xvsdLog, (line) => say(`[xvsd] ${line}`));
+  let follower: Follower | null = followFile(xvsdLog, (line) => say(`[xvsd] ${prettyLine(line)}`));
   let ok = false;
   try {
     say(`[director]# xvsd --attach ${opts.attach} &`);
@@ -189,6 +195,7 @@ async function runLab(opts: LabOptions): Promise<number> {
     say(`answers: ${lab.webs.map((w) => `${w.name} ${seen.get(w.name) ?? 0}`).join(', ')}${failures ? `, failed ${failures}` : ''}`);
     ok = failures === 0 && (opts.requests < period || unseen.length === 0);
     say(ok ? 'lab: OK — traffic to the VIP was balanced by xvs' : `lab: FAILED${unseen.length ? ` — no answer from ${unseen.join(', ')}` : ''}`);
+    if (ok && opts.health) ok = await healthDemo(lab, logDir);
   } catch (e) {
     say(`lab: FAILED — ${(e as Error).message}`);
   } finally {
@@ -206,6 +213,51 @@ async function runLab(opts: LabOptions): Promise<number> {
     }
   }
   return ok ? 0 : 1;
+}
+
+/** `--health`: an HTTP check on both web servers; web2's nginx stops and starts again. */
+async function healthDemo(lab: DrLab, logDir: string): Promise<boolean> {
+  const svcKey = { protocol: 'tcp', addr: lab.vip, port: 80 };
+  const check = { type: 'http', path: '/', intervalMs: 500, timeoutMs: 300, fall: 2, rise: 2 };
+  const adm = (args: string[]) => xvsadm(lab.director, args);
+  const web2 = lab.webs[1];
+  const weightOf = async (ip: string): Promise<number | undefined> =>
+    parseDestRows((await adm(['-Ln'])).stdout).find((r) => r.addr === `${ip}:80`)?.weight;
+  const burst = async (n: number): Promise<string> => {
+    const seen: string[] = [];
+    for (let i = 0; i < n; i++) seen.push((await lab.httpGet(lab.vip, { maxTimeS: 2 })) ?? '(no answer)');
+    return seen.join(' ');
+  };
+  say();
+  say('--- health checks ---');
+  say(`[director]# (control API) set-health ${svcKey.protocol}:${lab.vip}:80 ${JSON.stringify({ check, onFailure: 'quiesce' })}`);
+  await xvsControl(lab.director, { op: 'set-health', key: svcKey, health: { check, onFailure: 'quiesce' } });
+  await waitFor(async () => {
+    const r = (await xvsControl(lab.director, { op: 'health' })) as { dests: { checks: number }[] } | null;
+    return r !== null && r.dests.length === lab.webs.length && r.dests.every((d) => d.checks > 0);
+  }, { timeoutMs: 5000, what: 'the first health checks' });
+  await operator(lab.director, ['xvsadm', '--health'], adm);
+  say(`[${web2.name}]# kill nginx   (the web server of ${web2.name} stops)`);
+  await web2.http?.stop();
+  const stopped = Date.now();
+  await waitFor(async () => (await weightOf(web2.ip)) === 0, { timeoutMs: 15_000, intervalMs: 100, what: `${web2.name} quiesced` });
+  say(`... ${web2.name} quiesced ${Date.now() - stopped} ms later (fall 2 × interval 500 ms)`);
+  await operator(lab.director, ['xvsadm', '-Ln'], adm);
+  await operator(lab.director, ['xvsadm', '--health'], adm);
+  const during = await burst(6);
+  say(`[client]$ 6 requests: ${during}`);
+  say(`[${web2.name}]# nginx   (the web server of ${web2.name} starts again)`);
+  web2.http = await startHttpServer(web2.ns, { name: web2.name, logFile: path.join(logDir, `${web2.name}-http.log`) });
+  const started = Date.now();
+  await waitFor(async () => (await weightOf(web2.ip)) === 1, { timeoutMs: 15_000, intervalMs: 100, what: `${web2.name} restored` });
+  say(`... ${web2.name} back with its configured weight ${Date.now() - started} ms later (rise 2 × interval 500 ms)`);
+  await operator(lab.director, ['xvsadm', '-Ln'], adm);
+  const after = await burst(6);
+  say(`[client]$ 6 requests: ${after}`);
+  const ok = !during.includes(web2.name) && during.split(' ').every((a) => a === 'web1') && after.includes(web2.name);
+  say(ok ? 'lab: OK — the health check took web2 out of the pool and put it back'
+    : 'lab: FAILED — the health check did not take web2 out and back as expected');
+  return ok;
 }
 
 function printKeepHelp(lab: DrLab, xvsdLog: string): void {

@@ -78,3 +78,9 @@ export function parseDestRows(listing: string): ListedDest[] {
   }
   return rows;
 }
+
+/** Sends one control-socket command to the xvsd in `ns` (src/lab/control.ts); resolves with its JSON result. */
+export async function xvsControl(ns: Netns, cmd: object, opts?: ExecOptions): Promise<unknown> {
+  const res = await ns.exec(nodeArgv(path.join(repoRoot, 'dist/src/lab/control.js'), [JSON.stringify(cmd)]), opts);
+  return res.code === 0 ? JSON.parse(res.stdout) : null;
+}

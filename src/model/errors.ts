@@ -9,14 +9,19 @@ export type XvsErrorCode =
   | 'EOPNOTSUPP'  // understood, but not implemented by xvs yet
   | 'BAD_REQUEST' // the request did not validate
   | 'NO_DAEMON'   // no xvsd in this network namespace
+  | 'UNAUTHORIZED' // API over TCP without a valid bearer token
+  | 'NOT_FOUND'   // API: no such route
   | 'INTERNAL';
 
 export class XvsError extends Error {
   readonly code: XvsErrorCode;
-  constructor(code: XvsErrorCode, message: string, options?: { cause?: unknown }) {
+  /** In a batch: the 0-based index of the command that failed (so -R can name the line). */
+  readonly index?: number;
+  constructor(code: XvsErrorCode, message: string, options?: { cause?: unknown; index?: number }) {
     super(message, options);
     this.name = 'XvsError';
     this.code = code;
+    if (options?.index !== undefined) this.index = options.index;
   }
 }
 

@@ -10,10 +10,12 @@ export type Protocol = z.infer<typeof Protocol>;
 export const ForwardMethod = z.enum(['route', 'tunnel', 'masq', 'fullnat']);
 export type ForwardMethod = z.infer<typeof ForwardMethod>;
 
-/** Scheduler ids are exactly ipvsadm's names. Only rr and wrr are implemented in this release. */
+/** Scheduler ids are exactly ipvsadm's names. */
 export const SchedulerName = z.enum(['rr', 'wrr', 'lc', 'wlc', 'sed', 'nq', 'lblc', 'lblcr', 'dh', 'sh', 'mh', 'fo', 'ovf']);
 export type SchedulerName = z.infer<typeof SchedulerName>;
-export const IMPLEMENTED_SCHEDULERS: readonly SchedulerName[] = ['rr', 'wrr'];
+/** Schedulers the data path runs (decision rings; bucket tables for sh, dh, mh). lblc and lblcr exist in
+ * src/sched/ (xvs-sched-replay runs them) but have no data path map yet. */
+export const IMPLEMENTED_SCHEDULERS: readonly SchedulerName[] = ['rr', 'wrr', 'lc', 'wlc', 'sed', 'nq', 'fo', 'ovf', 'sh', 'dh', 'mh'];
 
 export const IpAddress = z.string().refine((s) => net.isIP(s) !== 0, { message: 'not an IP address' });
 export const Port = z.number().int().min(0).max(65535);
@@ -23,8 +25,23 @@ export const ServiceKey = z.object({
   protocol: Protocol,
   addr: IpAddress,
   port: Port,
+  /**
+   * ipvsadm -f: a firewall-mark service, keyed by (mark, family) alone; protocol, addr and port are then
+   * ipvsadm's placeholders (tcp, 0.0.0.0 or :: for -6, 0). XDP sees no netfilter marks, so its packets
+   * are the ones its FwmarkMatch entries select.
+   */
+  fwmark: z.number().int().min(1).max(0xffffffff).optional(),
 });
 export type ServiceKey = z.infer<typeof ServiceKey>;
+
+/** What a fwmark service matches in the data path: one protocol, one VIP, a port range (inclusive). */
+export const FwmarkMatch = z.object({
+  protocol: Protocol,
+  addr: IpAddress,
+  portLo: Port,
+  portHi: Port,
+}).refine((m) => m.portLo <= m.portHi, { message: 'portLo must not exceed portHi', path: ['portHi'] });
+export type FwmarkMatch = z.infer<typeof FwmarkMatch>;
 
 export const DestKey = z.object({ addr: IpAddress, port: Port });
 export type DestKey = z.infer<typeof DestKey>;
@@ -45,6 +62,8 @@ export const ServiceSpec = ServiceKey.extend({
   /** Persistence timeout in seconds, 0 = not persistent. Not implemented in the data path yet. */
   persistent: z.number().int().min(0).default(0),
   netmask: z.string().default('255.255.255.255'),
+  /** Scheduler flags (ipvsadm -b): IP_VS_SVC_F_SCHED1..3 as bits 1, 2, 4 (sh/mh-fallback = 1, sh/mh-port = 2). */
+  schedFlags: z.number().int().min(0).max(7).optional(),
 });
 export type ServiceSpec = z.infer<typeof ServiceSpec>;
 
@@ -59,20 +78,46 @@ export interface Stats {
 
 export const zeroStats = (): Stats => ({ conns: 0n, inpkts: 0n, outpkts: 0n, inbytes: 0n, outbytes: 0n });
 
+/** Counters less a baseline taken at the last ipvsadm -Z (per-CPU BPF counters cannot be reset atomically). */
+export const subtractStats = (s: Stats, base: Stats): Stats => ({
+  conns: s.conns - base.conns, inpkts: s.inpkts - base.inpkts, outpkts: s.outpkts - base.outpkts,
+  inbytes: s.inbytes - base.inbytes, outbytes: s.outbytes - base.outbytes,
+});
+
+/** Rates as struct ip_vs_stats_user reports them (IPVS's 2-second EWMA estimator, src/metrics/rate.ts). */
+export interface Rates {
+  cps: bigint;
+  inpps: bigint;
+  outpps: bigint;
+  inbps: bigint;
+  outbps: bigint;
+}
+
+export const zeroRates = (): Rates => ({ cps: 0n, inpps: 0n, outpps: 0n, inbps: 0n, outbps: 0n });
+
 /** A dest as listed (ipvsadm -L). */
 export interface DestView extends DestSpec {
   activeConns: number;
   inactConns: number;
   persistConns: number;
   stats: Stats;
+  /** Rate estimates (`-L --rate`); filled in by the daemon, absent from a bare table. */
+  rates?: Rates;
 }
 
 /** A service as listed (ipvsadm -L). */
 export interface ServiceView extends ServiceSpec {
   dests: DestView[];
   stats: Stats;
+  /** A fwmark service's match entries (absent for others). */
+  matches?: FwmarkMatch[];
+  rates?: Rates;
 }
 
 export const serviceId = (k: ServiceKey): string =>
-  `${k.protocol}:${net.isIPv6(k.addr) ? `[${k.addr}]` : k.addr}:${k.port}`;
+  k.fwmark ? `fwm:${k.fwmark}${net.isIPv6(k.addr) ? ':ipv6' : ''}` : `${k.protocol}:${net.isIPv6(k.addr) ? `[${k.addr}]` : k.addr}:${k.port}`;
+
+/** The key of a service as the table knows it: fwmark services by mark and family only. */
+export const serviceKeyOf = (k: ServiceKey): ServiceKey =>
+  k.fwmark ? { protocol: 'tcp', addr: net.isIPv6(k.addr) ? '::' : '0.0.0.0', port: 0, fwmark: k.fwmark } : { protocol: k.protocol, addr: k.addr, port: k.port };
 export const destId = (k: DestKey): string => `${net.isIPv6(k.addr) ? `[${k.addr}]` : k.addr}:${k.port}`;

@@ -6,7 +6,10 @@ import { z } from 'zod';
 import { IpAddress } from '../model/service.js';
 
 export const USAGE = `Usage:
-  xvs-rs up --vip ADDR [--vip ADDR ...]   put the VIPs on lo and set the ARP/rp_filter sysctls for DR
+  xvs-rs up --vip ADDR [--vip ADDR ...] [--mode dr|tun]
+                                          put the VIPs on lo and set the ARP/rp_filter sysctls (DR);
+                                          --mode tun also attaches the IPIP/IP6IP6 decapsulation
+                                          program (tc ingress) to every interface but lo
   xvs-rs down                             undo exactly what 'up' did in this network namespace
   xvs-rs status [--json]                  show what xvs-rs changed in this network namespace
   xvs-rs --help
@@ -31,7 +34,11 @@ export const Vip = IpAddress.transform(canonicalIp).refine(
 );
 
 export const RsCommand = z.discriminatedUnion('cmd', [
-  z.object({ cmd: z.literal('up'), vips: z.array(Vip).min(1, 'up needs at least one --vip') }),
+  z.object({
+    cmd: z.literal('up'), vips: z.array(Vip).min(1, 'up needs at least one --vip'),
+    /** dr (default) or tun: the real server of an LVS-TUN service also decapsulates. */
+    mode: z.enum(['dr', 'tun'], { message: "--mode must be 'dr' or 'tun'" }).optional(),
+  }),
   z.object({ cmd: z.literal('down') }),
   z.object({ cmd: z.literal('status'), json: z.boolean() }),
   z.object({ cmd: z.literal('help') }),
@@ -48,6 +55,7 @@ export function parseRsArgs(argv: readonly string[]): ParseResult {
       args: [...argv],
       options: {
         vip: { type: 'string', multiple: true },
+        mode: { type: 'string' },
         json: { type: 'boolean' },
         help: { type: 'boolean', short: 'h' },
       },
@@ -71,8 +79,8 @@ export function parseRsArgs(argv: readonly string[]): ParseResult {
   let misuse: string | null;
   switch (cmd) {
     case 'up':
-      misuse = only(['vip']);
-      candidate = { cmd, vips: [...new Set(values.vip ?? [])] };
+      misuse = only(['vip', 'mode']);
+      candidate = { cmd, vips: [...new Set(values.vip ?? [])], ...(values.mode === undefined ? {} : { mode: values.mode }) };
       break;
     case 'down':
       misuse = only([]);

@@ -33,7 +33,7 @@ export async function main(argv: readonly string[], io: Io = stdio): Promise<num
     const ctx = defaultContext(report);
     switch (command.cmd) {
       case 'up':
-        await up(ctx, command.vips);
+        await up(ctx, command.vips, command.mode ?? 'dr');
         return 0;
       case 'down':
         return (await down(ctx)) ? 0 : 1;

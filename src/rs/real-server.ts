@@ -4,6 +4,7 @@
 import net from 'node:net';
 import { displayKey, ipv4ConfInterfaces, readSysctl, writeSysctl } from './sysctl.js';
 import { addVipToLo, hostPrefix, listAddresses, removeVipFromLo } from './vip.js';
+import { attachDecap, decapCandidates, detachDecap } from './decap.js';
 import {
   currentNetns, loadState, removeState, saveState, stateDir, statePath,
   type NetnsIdentity, type RsState,
@@ -69,7 +70,7 @@ async function currentState(ctx: RsContext): Promise<RsState | null> {
   return loaded.kind === 'ok' ? loaded.state : null;
 }
 
-export async function up(ctx: RsContext, vips: readonly string[]): Promise<void> {
+export async function up(ctx: RsContext, vips: readonly string[], mode: 'dr' | 'tun' = 'dr'): Promise<void> {
   // Checks first: a refusal must leave the system untouched.
   const held = await listAddresses();
   for (const vip of vips) {
@@ -115,10 +116,25 @@ export async function up(ctx: RsContext, vips: readonly string[]): Promise<void>
       await saveState(ctx.file, state);
       ctx.report.info(`${vip}/${hostPrefix(vip)} added on lo`);
     }
+    if (mode === 'tun') {
+      // TUN: tunnelled packets may arrive on any interface; decapsulate on each one not done before.
+      const done = new Set((state.decap ?? []).map((d) => d.ifindex));
+      const links = (await decapCandidates()).filter((l) => !done.has(l.ifindex));
+      if (links.length > 0) {
+        await attachDecap(links);
+        state.decap = [...(state.decap ?? []), ...links];
+        undo.push(async () => {
+          for (const l of links) detachDecap(l);
+          state.decap = (state.decap ?? []).filter((d) => !links.some((l) => l.ifindex === d.ifindex));
+        });
+        await saveState(ctx.file, state);
+        for (const l of links) ctx.report.info(`IPIP/IP6IP6 decapsulation attached to ${l.ifname} (tc ingress)`);
+      }
+    }
     await saveState(ctx.file, state);
   } catch (e) {
     for (const step of undo.reverse()) await step().catch(() => {});
-    await (state.vips.length + state.sysctls.length > 0 ? saveState(ctx.file, state) : removeState(ctx.file)).catch(() => {});
+    await (state.vips.length + state.sysctls.length + (state.decap?.length ?? 0) > 0 ? saveState(ctx.file, state) : removeState(ctx.file)).catch(() => {});
     throw e;
   }
 }
@@ -152,6 +168,16 @@ export async function down(ctx: RsContext): Promise<boolean> {
     }
     state.vips = state.vips.filter((v) => v !== vip);
   }
+  for (const l of [...(state.decap ?? [])].reverse()) {
+    try {
+      if (detachDecap(l)) ctx.report.info(`decapsulation detached from ${l.ifname}`);
+      else ctx.report.warn(`decapsulation was no longer attached to ${l.ifname}`);
+    } catch (e) {
+      // The interface is gone (ENODEV etc.): so is the filter.
+      ctx.report.warn(`${l.ifname}: ${(e as Error).message}`);
+    }
+    state.decap = (state.decap ?? []).filter((d) => d.ifindex !== l.ifindex);
+  }
   for (const { key, previous } of [...state.sysctls].reverse()) {
     const now = await readSysctl(key);
     if (now !== null) {
@@ -181,6 +207,7 @@ export interface RsStatus {
   createdAt?: string;
   vips: { addr: string; onLo: boolean }[];
   sysctls: { key: string; previous: string; current: string | null }[];
+  decap: string[];
 }
 
 export async function status(ctx: RsContext): Promise<RsStatus> {
@@ -192,6 +219,7 @@ export async function status(ctx: RsContext): Promise<RsStatus> {
     up: state !== null,
     createdAt: state?.createdAt,
     vips: (state?.vips ?? []).map((addr) => ({ addr, onLo: held.some((a) => a.addr === addr && a.ifname === 'lo') })),
+    decap: (state?.decap ?? []).map((d) => d.ifname),
     sysctls: await Promise.all(
       (state?.sysctls ?? []).map(async (s) => ({ ...s, current: await readSysctl(s.key) })),
     ),
@@ -209,6 +237,7 @@ export function formatStatus(s: RsStatus): string {
     ...(s.sysctls.length
       ? s.sysctls.map((c) => `  ${displayKey(c.key)} = ${c.current ?? '(gone)'} (was ${c.previous})`)
       : ['  (none)']),
+    ...(s.decap.length ? ['TUN decapsulation (tc ingress) on:', ...s.decap.map((i) => `  ${i}`)] : []),
   ];
   return lines.join('\n') + '\n';
 }

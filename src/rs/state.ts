@@ -17,6 +17,8 @@ export const RsState = z.object({
   vips: z.array(z.string()),
   /** Sysctls this tool changed, with the value each had before the first change. */
   sysctls: z.array(z.object({ key: z.string(), previous: z.string() })),
+  /** Interfaces this tool attached the TUN decapsulation program to (tc ingress). */
+  decap: z.array(z.object({ ifname: z.string(), ifindex: z.number().int() })).optional(),
 });
 export type RsState = z.infer<typeof RsState>;
 

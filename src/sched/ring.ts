@@ -45,6 +45,18 @@ export class DecisionRing<S = unknown> {
     }
   }
 
+  /**
+   * Re-simulates from the consumer position: the live counters now hold every decision the data path
+   * took, so the simulated connections of earlier fills are dropped (counting schedulers) and the
+   * decisions not yet taken are recomputed from the counts as they are now. A decision the data path
+   * takes while the slots are rewritten is either the old or the new one: both name a usable dest.
+   */
+  resync(): void {
+    this.rewind();
+    const s = this.sched as SequenceScheduler<S> & { resetSimulation?: () => void };
+    s.resetSimulation?.();
+  }
+
   /** Replaces the scheduler (ipvsadm -E -s): the new one starts from its init state at the next slot. */
   replaceScheduler(sched: SequenceScheduler<S>): void {
     this.rewind();

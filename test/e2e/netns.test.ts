@@ -83,11 +83,13 @@ if (process.getuid?.() !== 0) {
 
   const distTopology = path.join(repoRoot, 'dist/src/netns/topology.js');
   t.test('a SIGTERM to the owning process tears its topology down', { skip: !existsSync(distTopology) && 'needs npm run build' }, async (t) => {
+    // A sleep length unique to this run, so pgrep cannot see other tests' processes.
+    const marker = `299.${process.pid}${Date.now() % 100000}`;
     const script = `
       const { Topology } = await import(${JSON.stringify(distTopology)});
       const topo = await Topology.create();
       const ns = await topo.addNs('sig');
-      ns.spawn(['sleep', '300']);
+      ns.spawn(['sleep', '${marker}']);
       console.log(topo.prefix);
       setInterval(() => {}, 1000);`;
     const { spawn } = await import('node:child_process');
@@ -101,7 +103,7 @@ if (process.getuid?.() !== 0) {
     // Killed by the signal, or exit(128 + 15) when a preloaded signal-exit (tap) also listens.
     t.ok(signal === 'SIGTERM' || code === 143, `the child ends (code ${code}, signal ${signal})`);
     t.same(await listNamespaces(prefix), [], 'its namespaces are gone');
-    const { stdout } = await run(['pgrep', '-f', 'sleep 300'], { allowFail: true });
+    const { stdout } = await run(['pgrep', '-f', `sleep ${marker}`], { allowFail: true });
     t.equal(stdout.trim(), '', 'its processes are gone');
   });
 }

@@ -6,7 +6,7 @@ import { LAYOUTS, decode, encode, encodeAddr, decodeAddr, AF_INET6, checkLayouts
 t.test('struct sizes match the _Static_asserts of xvs_abi.h', async (t) => {
   t.same(Object.fromEntries(Object.entries(LAYOUTS).map(([k, l]) => [k, l.size])), {
     xvs_svc_key: 20, xvs_svc: 8, xvs_dest: 28, xvs_dest_cnt: 8, xvs_ring: 16 + 4 * 1024,
-    xvs_conn_key: 40, xvs_conn: 32, xvs_stats: 40,
+    xvs_conn_key: 40, xvs_conn: 72, xvs_laddr_pool: 8 + 16 * 8, xvs_stats: 40, xvs_sched_tab: 16 + 4 * 4096,
   });
 });
 
@@ -35,7 +35,18 @@ t.test('dest and conn values', async (t) => {
   t.equal(d[18], 2); t.equal(d[19], 3);
   t.equal(d.readUInt32LE(20), 1); t.equal(d.readUInt32LE(24), 7);
   const c = encode('xvs_conn', { last_seen_ns: 123n, created_ns: 5n, dest_id: 9, svc_id: 2, state: 1, fwd: 3, flags: 1 });
-  t.same(decode('xvs_conn', c), { last_seen_ns: 123n, created_ns: 5n, dest_id: 9, svc_id: 2, state: 1, fwd: 3, flags: 1, pad: 0 });
+  t.same(decode('xvs_conn', c), {
+    last_seen_ns: 123n, created_ns: 5n, dest_id: 9, svc_id: 2, state: 1, fwd: 3, flags: 1, pad: 0,
+    raddr: '0.0.0.0', laddr: '0.0.0.0', rport: 0, lport: 0, pad2: 0,
+  });
+  // The RS side (NAT/FULLNAT): RIP at 32, LIP at 48, ports in network order at 64 and 66.
+  const n = encode('xvs_conn', { raddr: '198.51.100.10', laddr: '198.51.100.2', rport: 8080, lport: 40000, fwd: 5 });
+  t.equal(n.length, 72);
+  t.equal(n.subarray(32, 36).toString('hex'), 'c633640a');
+  t.equal(n.subarray(48, 52).toString('hex'), 'c6336402');
+  t.equal(n.readUInt16BE(64), 8080); t.equal(n.readUInt16BE(66), 40000);
+  const pool = encode('xvs_laddr_pool', { count: 2, lport_min: 1024, lport_max: 65535 });
+  t.equal(pool.readUInt32LE(0), 2); t.equal(pool.readUInt16LE(4), 1024); t.equal(pool.readUInt16LE(6), 65535);
 });
 
 t.test('checkLayouts reports drift', async (t) => {
@@ -49,5 +60,5 @@ t.test('checkLayouts reports drift', async (t) => {
     return name === 'xvs_dest' ? { ...g, members: g.members.map((m) => (m.name === 'svc_id' ? { ...m, offset: 28 } : m)) } : g;
   };
   t.match(checkLayouts(drifted), [/struct xvs_dest: members differ/]);
-  t.match(checkLayouts(() => { throw new Error('nope'); }).length, 8);
+  t.match(checkLayouts(() => { throw new Error('nope'); }).length, Object.keys(LAYOUTS).length);
 });

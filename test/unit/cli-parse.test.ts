@@ -4,6 +4,7 @@ import t from 'tap';
 import { parseArgv, planInvocation, stringToNumber, type Invocation, type Plan } from '../../src/cli/parse.js';
 import { CliExit } from '../../src/cli/messages.js';
 import { OPTIONS, COMMANDS, legality, legalityRows, ARGV_OPTIONS } from '../../src/cli/options.js';
+import { DEFAULT_LIST_FORMAT } from '../../src/cli/format.js';
 import { parseServicesFile, systemResolver, type NameResolver } from '../../src/cli/names.js';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -74,6 +75,15 @@ const cases: [string, string[], Outcome][] = [
   ['-a defaults: route, weight 1, port of the service', ['-a', '-t', '10.0.0.1:80', '-r', '192.168.0.2'], cmd({ op: 'add-dest', key: key('10.0.0.1', 80), dest: rs('192.168.0.2', 80) })],
   ['-a -w', ['-a', '-t', '10.0.0.1:80', '-r', '192.168.0.2', '-w', '3'], cmd({ op: 'add-dest', key: key('10.0.0.1', 80), dest: rs('192.168.0.2', 80, 'route', 3) })],
   ['weight bounds 0 and 65535, strtol forms', ['-a', '-t', '10.0.0.1:80', '-r', '192.168.0.2', '-w', '0'], cmd({ op: 'add-dest', key: key('10.0.0.1', 80), dest: rs('192.168.0.2', 80, 'route', 0) })],
+  ['-b sh-port', ['-A', '-t', '10.0.0.1:80', '-s', 'sh', '-b', 'sh-port'], cmd({ op: 'add-service', service: { ...svc('10.0.0.1', 80, 'sh'), schedFlags: 2 } })],
+  ['-b mh-fallback,mh-port', ['-A', '-t', '10.0.0.1:80', '-s', 'mh', '-b', 'mh-fallback,mh-port'], cmd({ op: 'add-service', service: { ...svc('10.0.0.1', 80, 'mh'), schedFlags: 3 } })],
+  ['-b flag-3 with rr', ['-A', '-t', '10.0.0.1:80', '-s', 'rr', '-b', 'flag-3'], cmd({ op: 'add-service', service: { ...svc('10.0.0.1', 80, 'rr'), schedFlags: 4 } })],
+  ['--set', ['--set', '900', '120', '300'], cmd({ op: 'set-timeouts', timeouts: { tcp: 900, tcpfin: 120, udp: 300 } })],
+  ['--set 0 keeps', ['--set', '0', '60', '0'], cmd({ op: 'set-timeouts', timeouts: { tcp: 0, tcpfin: 60, udp: 0 } })],
+  ['-Lnc', ['-Lnc'], { kind: 'list-conns', format: { ...DEFAULT_LIST_FORMAT, numeric: true } } as Outcome],
+  ['-L --timeout', ['-L', '--timeout'], { kind: 'timeout' } as Outcome],
+  ['-x -y thresholds', ['-a', '-t', '10.0.0.1:80', '-r', '1.2.3.4', '-x', '10', '-y', '5'],
+    cmd({ op: 'add-dest', key: key('10.0.0.1', 80), dest: { ...rs('1.2.3.4', 80), uThreshold: 10, lThreshold: 5 } })],
   ['weight 65535', ['-a', '-t', '10.0.0.1:80', '-r', '192.168.0.2', '-w', '65535'], cmd({ op: 'add-dest', key: key('10.0.0.1', 80), dest: rs('192.168.0.2', 80, 'route', 65535) })],
   ['weight " +7"', ['-a', '-t', '10.0.0.1:80', '-r', '192.168.0.2', '-w', ' +7'], cmd({ op: 'add-dest', key: key('10.0.0.1', 80), dest: rs('192.168.0.2', 80, 'route', 7) })],
   ['-g forces the service port on the dest', ['-a', '-t', '10.0.0.1:80', '-r', '192.168.0.2:8080', '-g'], cmd({ op: 'add-dest', key: key('10.0.0.1', 80), dest: rs('192.168.0.2', 80) })],
@@ -197,20 +207,22 @@ const cases: [string, string[], Outcome][] = [
   ['a lone dash is a word', ['-L', '-'], err('unexpected argument -')],
 
   // --- valid for ipvsadm, not carried out by xvs yet
-  ['-Z', ['-Z'], err('Command not implemented in xvs yet: --zero (-Z)', 1)],
-  ['-S', ['-S', '-n'], err('Command not implemented in xvs yet: --save (-S)', 1)],
-  ['-R', ['-R'], err('Command not implemented in xvs yet: --restore (-R)', 1)],
-  ['--set', ['--set', '900', '120', '300'], err('Command not implemented in xvs yet: --set', 1)],
   ['--start-daemon', ['--start-daemon', 'master'], err('Command not implemented in xvs yet: --start-daemon', 1)],
   ['-p', ['-A', '-t', '10.0.0.1:80', '-p', '-s', 'rr'], err('Option not implemented in xvs yet: --persistent (-p)', 1)],
   ['port 0 is fine when persistent', ['-A', '-t', '10.0.0.1', '-p', '600'], err('Option not implemented in xvs yet: --persistent (-p)', 1)],
-  ['-f', ['-A', '-f', '1'], err('Option not implemented in xvs yet: --fwmark-service (-f)', 1)],
   ['--sctp-service', ['-A', '--sctp-service', '10.0.0.1:80'], err('Option not implemented in xvs yet: --sctp-service', 1)],
-  ['-x', ['-a', '-t', '10.0.0.1:80', '-r', '1.2.3.4', '-x', '10'], err('Option not implemented in xvs yet: --u-threshold (-x)', 1)],
-  ['-c', ['-L', '-c'], err('Option not implemented in xvs yet: --connection (-c)', 1)],
-  ['--rate', ['-L', '--rate'], err('Option not implemented in xvs yet: --rate', 1)],
-  ['-b', ['-A', '-t', '10.0.0.1:80', '-s', 'sh', '-b', 'sh-port'], err('Option not implemented in xvs yet: --sched-flags (-b)', 1)],
 ];
+
+/** Issue 5's commands: -Z, -S, -R, -f and --rate plan like this (run and printed in cli-save-restore, cli-fwmark). */
+cases.push(
+  ['-Z', ['-Z'], cmd({ op: 'zero', key: undefined })],
+  ['-Z -t', ['-Z', '-t', '10.0.0.1:80'], cmd({ op: 'zero', key: { protocol: 'tcp', addr: '10.0.0.1', port: 80 } })],
+  ['-S', ['-S', '-n'], { kind: 'save', format: { ...DEFAULT_LIST_FORMAT, numeric: true } } as Outcome],
+  ['-R', ['-R'], { kind: 'restore' } as Outcome],
+  ['-f', ['-A', '-f', '1'], cmd({ op: 'add-service', service: { protocol: 'tcp', addr: '0.0.0.0', port: 0, fwmark: 1, scheduler: 'wlc', persistent: 0, netmask: '255.255.255.255' } })],
+  ['-f -6', ['-A', '-f', '2', '-6', '-s', 'rr'], cmd({ op: 'add-service', service: { protocol: 'tcp', addr: '::', port: 0, fwmark: 2, scheduler: 'rr', persistent: 0, netmask: '128' } })],
+  ['--rate', ['-L', '--rate'], { kind: 'list', key: undefined, format: { ...DEFAULT_LIST_FORMAT, rate: true } } as Outcome],
+);
 
 t.test('argv table', async (t) => {
   for (const [name, argv, expected] of cases) t.same(await run(argv), expected, `${name}: ${JSON.stringify(argv)}`);

@@ -86,13 +86,12 @@ t.test('errors carry IPVS errnos and change nothing', async (t) => {
   t.equal(code(() => table.editService(svc())), 'ESRCH');
   table.addService(svc());
   t.equal(code(() => table.addService(svc())), 'EEXIST');
-  t.equal(code(() => table.addService(svc({ port: 81, scheduler: 'lc' }))), 'EOPNOTSUPP');
+  t.equal(code(() => table.addService(svc({ port: 81, scheduler: 'lblc' }))), 'EOPNOTSUPP');
   t.equal(table.size, 1, 'the unsupported service was not added');
   table.addDest(svc(), dest('198.51.100.1'));
   t.equal(code(() => table.addDest(svc(), dest('198.51.100.1'))), 'EEXIST');
   t.equal(code(() => table.editDest(svc(), dest('198.51.100.7'))), 'ENOENT');
   t.equal(code(() => table.deleteDest(svc(), dest('198.51.100.7'))), 'ENOENT');
-  t.equal(code(() => table.addDest(svc(), dest('198.51.100.2', { fwd: 'masq' }))), 'EOPNOTSUPP');
   t.equal(code(() => table.addDest(svc(), dest('2001:db8::1'))), 'EINVAL');
   t.same(table.list()[0].dests.map((d) => d.addr), ['198.51.100.1'], 'failed adds left no trace');
 });
@@ -117,4 +116,26 @@ t.test('list reports live counts from the data path', async (t) => {
   dp.adjustDestCounts(id, 2, 5);
   const v = table.list(svc())[0];
   t.match(v.dests[0], { addr: '198.51.100.1', activeConns: 2, inactConns: 5, weight: 1, fwd: 'route' });
+});
+
+t.test('every forwarding method is accepted; FULLNAT local address pools', async (t) => {
+  const { dp, table } = setup();
+  table.addService(svc());
+  for (const [i, fwd] of (['route', 'masq', 'tunnel', 'fullnat'] as const).entries()) {
+    table.addDest(svc(), dest(`198.51.100.${i + 1}`, { fwd, port: 8080 }));
+    t.equal([...dp.dests.values()].find((d) => d.addr === `198.51.100.${i + 1}`)?.fwd, fwd, `${fwd} programmed`);
+  }
+  table.addLaddr(svc(), '192.0.2.1');
+  table.execute({ op: 'add-laddr', key: svc(), addr: '192.0.2.2' });
+  t.same(dp.laddrs.get(0), { addrs: ['192.0.2.1', '192.0.2.2'], portMin: 1024, portMax: 65535 }, 'pool written to the data path');
+  t.equal(code(() => table.addLaddr(svc(), '192.0.2.1')), 'EEXIST');
+  t.equal(code(() => table.addLaddr(svc(), '2001:db8::1')), 'EINVAL', 'family must match the VIP');
+  t.equal(code(() => table.addLaddr(svc({ port: 9 }), '192.0.2.9')), 'ESRCH');
+  t.equal(code(() => table.deleteLaddr(svc(), '192.0.2.9')), 'ENOENT');
+  for (let i = 3; i <= 8; i++) table.addLaddr(svc(), `192.0.2.${i}`);
+  t.equal(code(() => table.addLaddr(svc(), '192.0.2.9')), 'ENOMEM', 'at most 8 per service');
+  table.deleteLaddr(svc(), '192.0.2.1');
+  t.same(table.execute({ op: 'list-laddrs' }), [{ service: { protocol: 'tcp', addr: '192.0.2.100', port: 80 }, laddrs: ['192.0.2.2', '192.0.2.3', '192.0.2.4', '192.0.2.5', '192.0.2.6', '192.0.2.7', '192.0.2.8'] }]);
+  table.deleteService(svc());
+  t.equal(dp.laddrs.get(0), undefined, 'the pool goes with its service');
 });

@@ -1,0 +1,86 @@
+// src/config/schema.ts — the declarative config file of xvsd (JSON), validated whole with zod: the
+// daemon's attach settings and the virtual service table. Every error names the field it is about.
+import { z } from 'zod';
+import { ForwardMethod, FwmarkMatch, IpAddress, Port, Protocol, SchedulerName, Weight, serviceId, destId } from '../model/service.js';
+import { XvsError } from '../model/errors.js';
+
+export const ConfigDest = z.object({
+  addr: IpAddress,
+  /** Defaults to the service's port (DR and TUN cannot map ports anyway). */
+  port: Port.optional(),
+  fwd: ForwardMethod.default('route'),
+  weight: Weight.default(1),
+  uThreshold: z.number().int().min(0).default(0),
+  lThreshold: z.number().int().min(0).default(0),
+}).strict();
+export type ConfigDest = z.infer<typeof ConfigDest>;
+
+export const ConfigService = z.object({
+  protocol: Protocol,
+  addr: IpAddress,
+  port: Port,
+  scheduler: SchedulerName.default('wlc'),
+  /** Persistence timeout in seconds (ipvsadm -p), 0 = not persistent. */
+  persistent: z.number().int().min(0).default(0),
+  netmask: z.string().default('255.255.255.255'),
+  dests: z.array(ConfigDest).default([]),
+  /** FULLNAT local addresses (xvsadm --add-laddr), the whole set; omitted: left as they are. */
+  laddrs: z.array(IpAddress).optional(),
+  /** A fwmark service (ipvsadm -f; protocol/addr/port are then tcp, 0.0.0.0 or ::, 0) and its matches. */
+  fwmark: z.number().int().min(1).max(0xffffffff).optional(),
+  matches: z.array(FwmarkMatch).optional(),
+}).strict();
+export type ConfigService = z.infer<typeof ConfigService>;
+
+export const Config = z.object({
+  /** Interfaces to attach to at start (xvsd --iface wins); a reload does not re-attach. */
+  interfaces: z.array(z.string().min(1).max(15)).optional(),
+  attach: z.enum(['auto', 'native', 'generic', 'tc']).optional(),
+  /** An ipvsadm-save rules file to take the services from, instead of `services`. */
+  rules: z.string().min(1).optional(),
+  services: z.array(ConfigService).default([]),
+  /** ipvsadm --set tcp tcpfin udp (seconds; 0 leaves that one unchanged). */
+  timeouts: z.object({ tcp: z.number().int().min(0), tcpfin: z.number().int().min(0), udp: z.number().int().min(0) }).strict().optional(),
+}).strict().superRefine((cfg, ctx) => {
+  if (cfg.rules !== undefined && cfg.services.length > 0) {
+    ctx.addIssue({ code: 'custom', path: ['rules'], message: 'give either rules or services, not both' });
+  }
+  const seen = new Map<string, number>();
+  cfg.services.forEach((svc, i) => {
+    const id = serviceId(svc);
+    if (seen.has(id)) ctx.addIssue({ code: 'custom', path: ['services', i], message: `duplicate service ${id} (also services[${seen.get(id)}])` });
+    seen.set(id, i);
+    const dests = new Set<string>();
+    svc.dests.forEach((d, j) => {
+      const did = destId({ addr: d.addr, port: d.port ?? svc.port });
+      if (dests.has(did)) ctx.addIssue({ code: 'custom', path: ['services', i, 'dests', j], message: `duplicate destination ${did}` });
+      dests.add(did);
+    });
+  });
+});
+export type Config = z.infer<typeof Config>;
+
+/** "services[0].dests[1].weight" from a zod path. */
+export const fieldPath = (path: readonly PropertyKey[]): string =>
+  path.reduce<string>((acc, p) => (typeof p === 'number' ? `${acc}[${p}]` : acc ? `${acc}.${String(p)}` : String(p)), '') || '(root)';
+
+/** Validates a parsed config; throws XvsError BAD_REQUEST naming the first bad field. */
+export function parseConfig(raw: unknown, source = 'config'): Config {
+  const r = Config.safeParse(raw);
+  if (!r.success) {
+    const issue = r.error.issues[0];
+    throw new XvsError('BAD_REQUEST', `${source}: ${fieldPath(issue.path)}: ${issue.message}`);
+  }
+  return r.data;
+}
+
+/** Parses the text of a config file (JSON). */
+export function parseConfigText(text: string, source = 'config'): Config {
+  let raw: unknown;
+  try {
+    raw = JSON.parse(text);
+  } catch (e) {
+    throw new XvsError('BAD_REQUEST', `${source}: not valid JSON: ${(e as Error).message}`);
+  }
+  return parseConfig(raw, source);
+}
