@@ -22,6 +22,8 @@ export interface ApplyPlan {
 }
 
 export interface ApplySummary {
+  /** The services the table now holds, as configured (for the health section). */
+  services?: ConfigService[];
   added: number;
   edited: number;
   deleted: number;
@@ -175,7 +177,7 @@ export class ConfigApplier {
     this.draining = plan.drained;
     this.log.info({ ...plan.summary, draining: this.draining.length }, 'config applied');
     this.sweep();
-    return plan.summary;
+    return { ...plan.summary, services: desired };
   }
 
   /** Deletes drained dests that have no connection left and are still weight 0; returns how many. */

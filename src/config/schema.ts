@@ -3,6 +3,7 @@
 import { z } from 'zod';
 import { ForwardMethod, FwmarkMatch, IpAddress, Port, Protocol, SchedulerName, Weight, serviceId, destId } from '../model/service.js';
 import { XvsError } from '../model/errors.js';
+import { HealthConfig, SorryServer, type ServiceHealth } from '../health/schema.js';
 
 export const ConfigDest = z.object({
   addr: IpAddress,
@@ -12,6 +13,8 @@ export const ConfigDest = z.object({
   weight: Weight.default(1),
   uThreshold: z.number().int().min(0).default(0),
   lThreshold: z.number().int().min(0).default(0),
+  /** This dest's own health check (overrides the service's); null = never checked. */
+  health: HealthConfig.nullable().optional(),
 }).strict();
 export type ConfigDest = z.infer<typeof ConfigDest>;
 
@@ -29,8 +32,19 @@ export const ConfigService = z.object({
   /** A fwmark service (ipvsadm -f; protocol/addr/port are then tcp, 0.0.0.0 or ::, 0) and its matches. */
   fwmark: z.number().int().min(1).max(0xffffffff).optional(),
   matches: z.array(FwmarkMatch).optional(),
+  /** The health check of every dest of the service (keepalived's real_server checkers). */
+  health: HealthConfig.optional(),
+  /** keepalived's sorry_server: answers while no dest is usable. */
+  sorryServer: SorryServer.optional(),
 }).strict();
 export type ConfigService = z.infer<typeof ConfigService>;
+
+/** The health section of one configured service, in the shape the health manager applies. */
+export const serviceHealthOf = (s: ConfigService): ServiceHealth => ({
+  health: s.health,
+  dests: s.dests.filter((d) => d.health !== undefined).map((d) => ({ addr: d.addr, port: d.port ?? s.port, health: d.health ?? null })),
+  sorryServer: s.sorryServer,
+});
 
 export const Config = z.object({
   /** Interfaces to attach to at start (xvsd --iface wins); a reload does not re-attach. */

@@ -22,11 +22,12 @@ import { RateEstimator, ESTIMATOR_INTERVAL_MS, tickEstimator, withRates } from '
 import { createRegistry } from '../metrics/collectors.js';
 import { DEFAULT_METRICS_ADDR, parseListenAddr, serveMetrics } from '../metrics/server.js';
 import { ConfigApplier, loadConfigFile, type ApplySummary } from '../config/apply.js';
-import { parseConfig, type Config } from '../config/schema.js';
+import { parseConfig, serviceHealthOf, type Config, type ConfigService } from '../config/schema.js';
+import { applyServiceHealth } from '../health/config.js';
 import { rulesToServices } from '../config/rules.js';
 import { createHttpApi } from '../api/http.js';
 import { systemResolver } from '../cli/names.js';
-import type { ServiceView } from '../model/service.js';
+import { serviceKeyOf, type ServiceView } from '../model/service.js';
 import type { Server as HttpServer } from 'node:http';
 
 export const VERSION = '0.1.0';
@@ -158,10 +159,18 @@ export async function run(argv: string[]): Promise<number> {
   let apiServer: HttpServer | null = null;
   /** Applies serialised: one diff at a time against the table as the previous one left it. */
   let applying: Promise<unknown> = Promise.resolve();
+  // The services of the last applied config: their health sections go to the health manager once it exists.
+  let configured: ConfigService[] = [];
+  const applyConfiguredHealth = (): void => {
+    if (!health || !table) return;
+    for (const svc of configured) applyServiceHealth(table, health, serviceKeyOf(svc), serviceHealthOf(svc));
+  };
   const applyConfig = (load: () => Config): Promise<ApplySummary> => {
     const run = applying.then(async () => {
       if (!applier) throw new XvsError('EINVAL', 'xvsd is starting');
-      const summary = await applier.apply(load());
+      const { services, ...summary } = await applier.apply(load());
+      configured = services ?? [];
+      applyConfiguredHealth();
       health?.sync();
       keepNeighbours();
       return summary;
@@ -298,6 +307,7 @@ export async function run(argv: string[]): Promise<number> {
       },
     });
     const hm = health;
+    applyConfiguredHealth();
     if (opts['metrics-addr']) {
       const registry = createRegistry({
         services: () => withRates(rates, tbl.list(undefined, { hidden: true })),

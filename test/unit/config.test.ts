@@ -6,7 +6,7 @@ import t from 'tap';
 import { mkdtempSync, writeFileSync, readFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { parseConfig, parseConfigText } from '../../src/config/schema.js';
+import { parseConfig, parseConfigText, serviceHealthOf } from '../../src/config/schema.js';
 import { ConfigApplier, loadConfigFile, planConfig } from '../../src/config/apply.js';
 import { rulesToServices } from '../../src/config/rules.js';
 import { ServiceTable } from '../../src/control/table.js';
@@ -184,4 +184,21 @@ t.test('rules with a fwmark service keep its mark and matches', async (t) => {
   const { table } = setup();
   await new ConfigApplier(table, log, (f) => rulesToServices(f, numericResolver)).apply(parseConfig({ rules: file }));
   t.match(table.list(), [{ fwmark: 4, matches: [{ portLo: 80, portHi: 82 }] }]);
+});
+
+t.test('health checks and the sorry server in the config file map to the health manager\'s shape', async (t) => {
+  const cfg = parseConfig({
+    services: [{
+      protocol: 'tcp', addr: '192.0.2.1', port: 80, scheduler: 'rr',
+      health: { check: { type: 'http', path: '/health', intervalMs: 1000 } },
+      sorryServer: { addr: '192.0.2.99', port: 8080 },
+      dests: [{ addr: '192.0.2.11' }, { addr: '192.0.2.12', health: null }, { addr: '192.0.2.13', port: 81, health: { check: { type: 'tcp' }, onFailure: 'remove' } }],
+    }],
+  });
+  const h = serviceHealthOf(cfg.services[0]);
+  t.match(h.health, { check: { type: 'http', path: '/health', intervalMs: 1000, fall: 3, rise: 2 }, onFailure: 'quiesce' });
+  t.same(h.sorryServer, { addr: '192.0.2.99', port: 8080, fwd: 'route' });
+  t.same(h.dests.map((d) => [d.addr, d.port, d.health?.check.type ?? null]), [['192.0.2.12', 80, null], ['192.0.2.13', 81, 'tcp']]);
+  t.throws(() => parseConfig({ services: [{ protocol: 'tcp', addr: '192.0.2.1', port: 80, health: { check: { type: 'ping' } } }] }),
+    { message: /services\[0\]\.health\.check/ });
 });
