@@ -13,7 +13,7 @@ NEEDS=(
   "ethtool:ethtool" "curl:curl" "socat:socat" "nginx:nginx-light" "make:make" "g++:g++"
   "pkg-config:pkg-config" "/usr/include/gelf.h:libelf-dev" "/usr/include/zlib.h:zlib1g-dev"
   "python3:python3" "tc:iproute2" "ping:iputils-ping" "sysctl:procps" "pgrep:procps" "umount:mount"
-  "promtool:prometheus" "redis-server:redis-server"
+  "promtool:prometheus" "redis-server:redis-server" "nft:nftables"
 )
 missing=()
 for pair in "${NEEDS[@]}"; do

@@ -225,4 +225,39 @@ struct xvs_sched_tab {
 };
 _Static_assert(sizeof(struct xvs_sched_tab) == 16 + 4 * XVS_SCHED_TAB_SLOTS, "xvs_sched_tab size");
 
+/* ---- persistence (ipvsadm -p/-M; the kernel's connection templates, ip_vs_sched_persist) ---- */
+#ifndef XVS_MAX_TMPLS
+#define XVS_MAX_TMPLS 65536
+#endif
+#define XVS_PERSIST_F_ON (1U << 0) /* the service is persistent */
+
+/* xvs_persist value, indexed by service id: written by the control plane. */
+struct xvs_persist {
+	__u32 mask[4];   /* client address mask, network order (-M netmask; IPv6: the prefix as a mask) */
+	__u32 timeout_s; /* -p timeout, copied into each new template (as cp->timeout = svc->timeout) */
+	__u32 flags;     /* XVS_PERSIST_F_* */
+};
+_Static_assert(sizeof(struct xvs_persist) == 24, "xvs_persist size");
+
+/* xvs_tmpls key: one template per (service, masked client address). */
+struct xvs_tmpl_key {
+	__u32 addr[4]; /* client address & mask, network order */
+	__u32 svc_id;
+	__u8 af;
+	__u8 pad[3];
+};
+_Static_assert(sizeof(struct xvs_tmpl_key) == 24, "xvs_tmpl_key size");
+
+/* xvs_tmpls value. */
+struct xvs_tmpl {
+	__u64 last_seen_ns; /* armed at creation and by each new connection it pins (ip_vs_conn_put) */
+	__u64 created_ns;
+	__u32 dest_id;
+	__u32 timeout_s;
+	__u32 flags; /* XVS_TMPL_F_* */
+	__u32 pad;
+};
+_Static_assert(sizeof(struct xvs_tmpl) == 32, "xvs_tmpl size");
+#define XVS_TMPL_F_ASSURED (1U << 0) /* IP_VS_CTPL_S_ASSURED: a controlled connection got established */
+
 #endif /* XVS_ABI_H */

@@ -168,6 +168,80 @@ static __always_inline int xvs_sched_pick(const struct xvs_conn_key *key, __u32 
 	return 0;
 }
 
+/* A persistent service's connections are controlled by their template: is_new_conn_expected() never
+ * lets a SYN reschedule such a connection on a closing tuple; the old entry takes it (and its state
+ * machine moves on, e.g. TIME_WAIT -> SYN_RECV), on the same dest the template would give. */
+static __always_inline int xvs_svc_persistent(__u32 svc_id)
+{
+	struct xvs_persist *p = bpf_map_lookup_elem(&xvs_persist, &svc_id);
+
+	return p && (p->flags & XVS_PERSIST_F_ON);
+}
+
+/* ip_vs_sched_persist(): a persistent service pins a client (its address under the service's mask) to
+ * the dest of its template. A template whose dest is no longer usable is replaced (ip_vs_check_template:
+ * a weight-0 dest stays usable, as with expire_quiescent_template = 0, the default). A hit re-arms the
+ * template for its full timeout, as the kernel's ip_vs_conn_put() of the template does; the scheduler
+ * runs only for a client without a valid template. Expiry is the control plane's GC (src/control/gc.ts),
+ * which keeps a template while connections of its client live (the kernel's n_control). */
+static __always_inline int xvs_sched_persist(const struct xvs_conn_key *key, __u32 svc_id, __u64 now,
+					     __u32 *dest_id, struct xvs_dest **dest)
+{
+	struct xvs_persist *p = bpf_map_lookup_elem(&xvs_persist, &svc_id);
+	struct xvs_tmpl_key tk = {};
+	struct xvs_tmpl nt = {};
+	struct xvs_tmpl *tp;
+	struct xvs_dest *d;
+	__u32 id;
+	int rc;
+
+	if (likely(!p || !(p->flags & XVS_PERSIST_F_ON)))
+		return xvs_sched_pick(key, svc_id, dest_id, dest);
+	tk.addr[0] = key->saddr[0] & p->mask[0];
+	tk.addr[1] = key->saddr[1] & p->mask[1];
+	tk.addr[2] = key->saddr[2] & p->mask[2];
+	tk.addr[3] = key->saddr[3] & p->mask[3];
+	tk.svc_id = svc_id;
+	tk.af = key->af;
+	tp = bpf_map_lookup_elem(&xvs_tmpls, &tk);
+	if (tp) {
+		id = tp->dest_id;
+		d = bpf_map_lookup_elem(&xvs_dests, &id);
+		if (likely(xvs_dest_usable(d, svc_id) && d->af == key->af)) {
+			if (tp->last_seen_ns != now)
+				tp->last_seen_ns = now;
+			*dest_id = id;
+			*dest = d;
+			return 0;
+		}
+	}
+	rc = xvs_sched_pick(key, svc_id, dest_id, dest);
+	if (rc)
+		return rc;
+	nt.last_seen_ns = now;
+	nt.created_ns = now;
+	nt.dest_id = *dest_id;
+	nt.timeout_s = p->timeout_s;
+	if (tp) {
+		/* The invalid template is replaced in place: the new one starts afresh. */
+		*tp = nt;
+		return 0;
+	}
+	if (bpf_map_update_elem(&xvs_tmpls, &tk, &nt, BPF_NOEXIST) == -XVS_EEXIST) {
+		/* Another CPU created this client's template since our lookup: follow it. */
+		tp = bpf_map_lookup_elem(&xvs_tmpls, &tk);
+		if (tp) {
+			id = tp->dest_id;
+			d = bpf_map_lookup_elem(&xvs_dests, &id);
+			if (xvs_dest_usable(d, svc_id) && d->af == key->af) {
+				*dest_id = id;
+				*dest = d;
+			}
+		}
+	}
+	return 0;
+}
+
 /* Result of opening a connection: where the packet goes. */
 struct xvs_conn_target {
 	struct xvs_dest *dest;
@@ -192,7 +266,7 @@ static __always_inline int xvs_conn_open(struct xvs_conn_key *key, __u32 svc_id,
 	__u32 dest_id;
 	int rc;
 
-	rc = xvs_sched_pick(key, svc_id, &dest_id, &dest);
+	rc = xvs_sched_persist(key, svc_id, now, &dest_id, &dest);
 	if (rc)
 		return rc;
 

@@ -189,7 +189,8 @@ static __always_inline int xvs_process(void *ctx, struct xvs_pkt *p)
 			return xvs_drop(XVS_R_DROP_MALFORMED);
 		/* Tick resolution is plenty for idle timeouts, and far cheaper than a clock read. */
 		now = bpf_ktime_get_coarse_ns();
-		if (unlikely(xvs_tcp_is_syn(f.tcp_flags) && xvs_tcp_is_reusable(conn->state))) {
+		if (unlikely(xvs_tcp_is_syn(f.tcp_flags) && xvs_tcp_is_reusable(conn->state) &&
+			     !xvs_svc_persistent(conn->svc_id))) {
 			/* A new connection on a closing tuple: never drop the SYN, schedule it afresh with
 			 * the service as it is now. */
 			svc = xvs_svc_lookup(&f);

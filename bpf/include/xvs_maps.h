@@ -158,6 +158,24 @@ static __always_inline struct xvs_nh *xvs_nh_client_slot(const __u32 *addr)
 	return bpf_map_lookup_elem(&xvs_nh_client, &slot);
 }
 
+/* key: __u32 service id  value: struct xvs_persist  written by: control plane (-p/-M). */
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, XVS_MAX_SERVICES);
+	__type(key, __u32);
+	__type(value, struct xvs_persist);
+} xvs_persist SEC(".maps");
+
+/* key: struct xvs_tmpl_key {svc id, masked client}  value: struct xvs_tmpl
+ * written by: datapath (created/armed by new connections), control plane (GC expires and re-arms them
+ * while they still control connections, as ip_vs_conn_expire does). */
+struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(max_entries, XVS_MAX_TMPLS);
+	__type(key, struct xvs_tmpl_key);
+	__type(value, struct xvs_tmpl);
+} xvs_tmpls SEC(".maps");
+
 /* Per-CPU, so plain increments are exact. */
 static __always_inline void xvs_stats_out(void *map, __u32 id, __u64 bytes)
 {

@@ -277,7 +277,8 @@ export function namesWanted(services: readonly ServiceView[]): { addrs: string[]
 
 /** One connection as `-Lc` lists it (the daemon's ConnView; protocol, endpoints, state, seconds left). */
 export interface ConnListing {
-  protocol: Protocol;
+  /** 'ip': a fwmark service's persistence template. */
+  protocol: Protocol | 'ip';
   caddr: string;
   cport: number;
   vaddr: string;
@@ -296,8 +297,10 @@ export function connectionTable(conns: readonly ConnListing[], fmt: ListFormat, 
     : `pro expire ${left('state', 11)} ${left('source', 18)} ${left('virtual', 18)} destination\n`;
   for (const c of conns) {
     const expire = `${String(Math.trunc(c.expires / 60)).padStart(2, '0')}:${String(c.expires % 60).padStart(2, '0')}`;
-    const name = (a: string, p: number): string => addrPortName(a, p, c.protocol, fmt.numeric, names);
-    out += `${left(PROTOCOL_NAME[c.protocol], 3)} ${left(expire, 6)} ${left(c.state, 11)} ${left(name(c.caddr, c.cport), 18)} ${left(name(c.vaddr, c.vport), 18)} ${name(c.daddr, c.dport)}\n`;
+    // IPPROTO_IP has no service names: ports print as numbers.
+    const name = (a: string, p: number): string =>
+      c.protocol === 'ip' ? addrPortName(a, p, 'tcp', fmt.numeric, { host: names.host, service: () => undefined }) : addrPortName(a, p, c.protocol, fmt.numeric, names);
+    out += `${left(c.protocol === 'ip' ? 'IP' : PROTOCOL_NAME[c.protocol], 3)} ${left(expire, 6)} ${left(c.state, 11)} ${left(name(c.caddr, c.cport), 18)} ${left(name(c.vaddr, c.vport), 18)} ${name(c.daddr, c.dport)}\n`;
   }
   return out;
 }

@@ -129,7 +129,7 @@ async function listConns(fmt: ListFormat, deps: XvsadmDeps): Promise<number> {
   }
   // Names are looked up like a listing's: the connections' endpoints as services and dests.
   const pseudo = conns.map((c) => ({
-    protocol: c.protocol, addr: c.caddr, port: c.cport, scheduler: 'rr', persistent: 0, netmask: '255.255.255.255',
+    protocol: c.protocol === 'ip' ? 'tcp' : c.protocol, addr: c.caddr, port: c.cport, scheduler: 'rr', persistent: 0, netmask: '255.255.255.255',
     stats: zeroStats(),
     dests: [c.vaddr, c.daddr].map((addr, i) => ({
       addr, port: i ? c.dport : c.vport, fwd: 'route', weight: 0, uThreshold: 0, lThreshold: 0, activeConns: 0, inactConns: 0, persistConns: 0, stats: zeroStats(),

@@ -1,6 +1,7 @@
 // src/control/gc.ts — connection expiry: removes connections idle longer than their state's timeout
 // (IPVS's defaults: tcp 900 s established, 120 s fin_wait, udp 300 s, ...) and keeps the per-dest
 // active/inactive counts exact for what it removes.
+import net from 'node:net';
 import type { Datapath } from '../datapath/datapath.js';
 import { TCP_S_ESTABLISHED } from '../datapath/abi.js';
 
@@ -38,6 +39,80 @@ export function sweepConnections(dp: Datapath, nowNs: bigint, t: Timeouts = DEFA
     if (fresh.inactive) dp.adjustDestCounts(fresh.destId, 0, -1);
     else dp.adjustDestCounts(fresh.destId, -1, 0);
     expired++;
+  }
+  return expired;
+}
+
+/** The client address under a mask of its family (textual addresses, in decodeAddr's normal form). */
+export function maskAddr(addr: string, mask: string): string {
+  if (net.isIPv6(addr)) {
+    const a = expand6(addr);
+    const m = expand6(mask);
+    return new net.SocketAddress({ address: a.map((g, i) => (g & m[i]).toString(16)).join(':'), family: 'ipv6' }).address;
+  }
+  const a = addr.split('.').map(Number);
+  const m = mask.split('.').map(Number);
+  return a.map((o, i) => o & m[i]).join('.');
+}
+
+function expand6(addr: string): number[] {
+  const [head, tail] = addr.split('::');
+  const h = head ? head.split(':').map((g) => parseInt(g, 16)) : [];
+  const t = tail === undefined ? [] : tail ? tail.split(':').map((g) => parseInt(g, 16)) : [];
+  return [...h, ...new Array<number>(Math.max(0, 8 - h.length - t.length)).fill(0), ...t];
+}
+
+/** How long a template stays once it controls no connection and is not ASSURED (see sweepTemplates). */
+const UNASSURED_GRACE_NS = 2_000_000_000n;
+
+/**
+ * Persistence templates' expiry, as ip_vs_conn_expire() treats a template (IP_VS_CONN_F_TEMPLATE):
+ * - a template whose timeout ran out while connections it controls are alive (n_control > 0) is
+ *   re-armed for another full timeout;
+ * - one that ran out with none is removed;
+ * - one that never became ASSURED (no controlled connection got established) goes as soon as its last
+ *   connection does ("drop CTL or non-assured TPL if not used anymore"), after a short grace that covers
+ *   a template the data path created just before its connection.
+ * The connections a template controls are those of its service whose client address, under the
+ * service's mask, is the template's. ASSURED is set here when such a connection is (or was) established
+ * (the kernel sets it on the ESTABLISHED transition; the data path leaves it to the GC).
+ * `masks`: the persistent services' masks by id; templates of other services are removed.
+ * Returns how many templates expired.
+ */
+export function sweepTemplates(dp: Datapath, nowNs: bigint, masks: Map<number, string>): number {
+  const tmpls = dp.templates();
+  if (tmpls.length === 0) return 0;
+  const controlled = new Map<string, { any: boolean; established: boolean }>();
+  for (const c of dp.conns()) {
+    const mask = masks.get(c.svcId);
+    if (mask === undefined) continue;
+    const k = `${c.svcId}/${maskAddr(c.caddr, mask)}`;
+    const e = controlled.get(k) ?? { any: false, established: false };
+    e.any = true;
+    // ESTABLISHED, or a closing state reached from it (input-only table: FIN_WAIT/TIME_WAIT/CLOSE_WAIT/LAST_ACK).
+    if (c.protocol === 'tcp' && (c.state === TCP_S_ESTABLISHED || (c.state >= 4 && c.state <= 8 && c.state !== 6))) e.established = true;
+    controlled.set(k, e);
+  }
+  let expired = 0;
+  for (const t of tmpls) {
+    if (!masks.has(t.svcId)) {
+      if (dp.deleteTemplate(t.key)) expired++;
+      continue;
+    }
+    const ctl = controlled.get(`${t.svcId}/${t.caddr}`);
+    const assured = t.assured || Boolean(ctl?.established);
+    if (assured && !t.assured) dp.updateTemplate(t.key, { assured: true });
+    const idle = nowNs - t.lastSeenNs;
+    if (ctl?.any) {
+      if (idle > BigInt(t.timeoutS) * 1_000_000_000n) dp.updateTemplate(t.key, { lastSeenNs: nowNs });
+      continue;
+    }
+    const limit = assured ? BigInt(t.timeoutS) * 1_000_000_000n : UNASSURED_GRACE_NS;
+    if (idle <= limit) continue;
+    // Re-read: a new connection may have re-armed it since the batch was taken.
+    const fresh = dp.template(t.key);
+    if (!fresh || nowNs - fresh.lastSeenNs <= limit) continue;
+    if (dp.deleteTemplate(t.key)) expired++;
   }
   return expired;
 }

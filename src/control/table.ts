@@ -23,7 +23,8 @@ import { IdAllocator } from './ids.js';
 
 /** One connection as ipvsadm -Lc lists it (/proc/net/ip_vs_conn's fields). */
 export interface ConnView {
-  protocol: 'tcp' | 'udp';
+  /** 'ip': a fwmark service's persistence template (IPPROTO_IP). */
+  protocol: 'tcp' | 'udp' | 'ip';
   caddr: string;
   cport: number;
   vaddr: string;
@@ -144,7 +145,12 @@ export class ServiceTable {
     if (!IMPLEMENTED_SCHEDULERS.includes(spec.scheduler)) {
       throw new XvsError('EOPNOTSUPP', `scheduler ${spec.scheduler} is not implemented in xvs yet (available: ${IMPLEMENTED_SCHEDULERS.join(', ')})`);
     }
-    if (spec.persistent !== 0) throw new XvsError('EOPNOTSUPP', 'persistent services are not implemented in xvs yet');
+    if (spec.persistent !== 0) {
+      persistMask(spec);
+      // The kernel's port-zero persistent service takes every port of its VIP; xvs's service lookup is
+      // by exact port, so such a service would never see a packet: a fwmark service does the job.
+      if (!spec.fwmark && spec.port === 0) throw new XvsError('EOPNOTSUPP', 'port-zero persistent services are not implemented in xvs yet (use a fwmark service, -f)');
+    }
   }
 
   addService(spec: ServiceSpec): void {
@@ -161,6 +167,7 @@ export class ServiceTable {
     const svc: SvcState = { spec: { ...spec }, id, dests: [], ring: undefined as unknown as DecisionRing, baseline: zeroStats(), ctx };
     svc.ring = new DecisionRing(this.dp.ring(id), createScheduler(spec.scheduler, [], { simulate: true, ctx }), () => svc.dests.map((d) => d.sched));
     this.refill(svc);
+    this.dp.setPersist(id, spec.persistent ? { timeoutS: spec.persistent, mask: persistMask(spec) } : null);
     // A fwmark service has no key of its own in the data path: its match entries point at its id.
     if (spec.fwmark) svc.matches = [];
     else this.dp.putService(spec, id);
@@ -171,12 +178,17 @@ export class ServiceTable {
     const svc = this.get(spec, 'ESRCH');
     ServiceTable.checkScheduler(spec);
     svc.ctx.flags = spec.schedFlags ?? 0;
+    const wasPersistent = svc.spec.persistent !== 0;
     if (spec.scheduler !== svc.spec.scheduler) {
       // ip_vs_edit_service: the old scheduler is unbound and the new one initialised on the current list.
       svc.ring.replaceScheduler(createScheduler(spec.scheduler, svc.dests.map((d) => d.sched), { simulate: true, ctx: svc.ctx }));
     }
     svc.spec = { ...spec };
     this.refill(svc);
+    // Templates made under the old parameters keep their dest and timeout, as the kernel's do; a service
+    // that stops being persistent drops them (nothing would look them up again).
+    this.dp.setPersist(svc.id, spec.persistent ? { timeoutS: spec.persistent, mask: persistMask(spec) } : null);
+    if (wasPersistent && !spec.persistent) for (const t of this.dp.templates()) if (t.svcId === svc.id) this.dp.deleteTemplate(t.key);
   }
 
   deleteService(key: ServiceKey): void {
@@ -185,6 +197,11 @@ export class ServiceTable {
     else this.dp.deleteService(svc.spec);
     if (svc.laddrs?.length) this.dp.setLaddrs(svc.id, { addrs: [], portMin: 0, portMax: 0 });
     if (svc.hasTable) this.dp.setSchedTable(svc.id, null);
+    if (svc.spec.persistent) {
+      // Its templates go with it (the id will be reused; the kernel's would only pin the dead service).
+      this.dp.setPersist(svc.id, null);
+      for (const t of this.dp.templates()) if (t.svcId === svc.id) this.dp.deleteTemplate(t.key);
+    }
     for (const d of svc.dests) this.releaseDest(d);
     this.dp.resetRing(svc.id);
     this.svcIds.free(svc.id);
@@ -523,6 +540,55 @@ export class ServiceTable {
         expires: left > 0n ? Number(left / 1_000_000_000n) : 0,
       });
     }
+    if (this.anyPersistent()) out.push(...this.listTemplates(nowNs, dests));
+    return out;
+  }
+
+  private anyPersistent(): boolean {
+    for (const s of this.services.values()) if (s.spec.persistent) return true;
+    return false;
+  }
+
+  /**
+   * Templates as /proc/net/ip_vs_conn lists them (ip_vs_sched_persist's <protocol, caddr & mask, 0,
+   * vaddr, vport, daddr, dport>): client port 0; vport 0 for a port-zero or FTP (21) service; a fwmark
+   * service's template has protocol IP and the fwmark as its virtual address. State NONE or ASSURED.
+   */
+  private listTemplates(nowNs: bigint, dests: Map<number, DestState>): ConnView[] {
+    const byId = new Map<number, SvcState>();
+    for (const s of this.services.values()) byId.set(s.id, s);
+    const out: ConnView[] = [];
+    for (const t of this.dp.templates()) {
+      const svc = byId.get(t.svcId);
+      const d = dests.get(t.destId);
+      if (!svc || !d) continue;
+      const left = BigInt(t.timeoutS) * 1_000_000_000n - (nowNs - t.lastSeenNs);
+      const fwmark = svc.spec.fwmark;
+      const v6 = net.isIPv6(t.caddr);
+      const markAddr = (m: number): string =>
+        v6 ? `${((m >>> 16) & 0xffff).toString(16)}:${(m & 0xffff).toString(16)}::` : `${m >>> 24}.${(m >>> 16) & 255}.${(m >>> 8) & 255}.${m & 255}`;
+      out.push({
+        protocol: fwmark ? 'ip' : svc.spec.protocol, caddr: t.caddr, cport: 0,
+        vaddr: fwmark ? markAddr(fwmark) : svc.spec.addr, vport: fwmark || svc.spec.port === 21 ? 0 : svc.spec.port,
+        daddr: d.spec.addr, dport: d.spec.port, state: t.assured ? 'ASSURED' : 'NONE',
+        expires: left > 0n ? Number(left / 1_000_000_000n) : 0,
+      });
+    }
+    return out;
+  }
+
+  /** dest->persistconns: templates per dest id. */
+  private persistCounts(): Map<number, number> {
+    const n = new Map<number, number>();
+    if (!this.anyPersistent()) return n;
+    for (const t of this.dp.templates()) n.set(t.destId, (n.get(t.destId) ?? 0) + 1);
+    return n;
+  }
+
+  /** The masks of persistent services by id (the GC matches connections to their templates). */
+  persistMasks(): Map<number, string> {
+    const out = new Map<number, string>();
+    for (const s of this.services.values()) if (s.spec.persistent) out.set(s.id, persistMask(s.spec));
     return out;
   }
 
@@ -536,6 +602,7 @@ export class ServiceTable {
     const svcs = key ? [this.get(key, 'ESRCH')] : [...this.services.values()];
     const shown = (d: DestState): boolean =>
       Boolean(opts.hidden) || (opts.configured ? !d.sorry : !d.sorry && ServiceTable.available(d));
+    const persist = this.persistCounts();
     return svcs.map((svc) => ({
       ...svc.spec,
       ...(svc.matches ? { matches: svc.matches.map((m) => ({ ...m })) } : {}),
@@ -543,7 +610,7 @@ export class ServiceTable {
       dests: svc.dests.filter(shown).map((d): DestView => {
         const c = this.dp.destCounts(d.id);
         return {
-          ...d.spec, weight: opts.configured ? d.spec.weight : d.sched.weight, activeConns: c.active, inactConns: c.inactive, persistConns: 0,
+          ...d.spec, weight: opts.configured ? d.spec.weight : d.sched.weight, activeConns: c.active, inactConns: c.inactive, persistConns: persist.get(d.id) ?? 0,
           stats: subtractStats(this.dp.destStats(d.id), d.baseline),
         };
       }),
@@ -634,6 +701,27 @@ export class ServiceTable {
  * the upper one when there is no lower threshold. Totals only rise at bind and fall at unbind, so
  * evaluating the rules on the counters the data path keeps gives the kernel's flag at each refill.
  */
+/**
+ * A persistent service's client mask as an address of its family (struct xvs_persist.mask): -M's
+ * dotted netmask for IPv4 (any value, as the kernel takes it), the prefix length (1..128, the kernel's
+ * check) as a mask for IPv6, where the IPv4-style default means /128.
+ */
+export function persistMask(spec: ServiceSpec): string {
+  const v6 = net.isIPv6(spec.addr);
+  if (!v6) {
+    if (!net.isIPv4(spec.netmask)) throw new XvsError('EINVAL', `invalid persistence netmask ${spec.netmask}`);
+    return spec.netmask;
+  }
+  const prefix = /^\d+$/.test(spec.netmask) ? Number(spec.netmask) : spec.netmask === '255.255.255.255' ? 128 : NaN;
+  if (!(prefix >= 1 && prefix <= 128)) throw new XvsError('EINVAL', `invalid IPv6 persistence prefix length ${spec.netmask}`);
+  const groups: string[] = [];
+  for (let i = 0; i < 8; i++) {
+    const bits = Math.max(0, Math.min(16, prefix - 16 * i));
+    groups.push(((0xffff << (16 - bits)) & 0xffff).toString(16));
+  }
+  return groups.join(':');
+}
+
 export function thresholdOverload(prev: boolean, total: number, u: number, l: number): boolean {
   if (u !== 0 && total >= u) return true;
   if (!prev) return false;

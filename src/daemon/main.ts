@@ -10,7 +10,7 @@ import { request } from '../api/client.js';
 import { BpfDatapath } from '../datapath/bpf-datapath.js';
 import { native } from '../datapath/native.js';
 import { ServiceTable } from '../control/table.js';
-import { sweepConnections } from '../control/gc.js';
+import { sweepConnections, sweepTemplates } from '../control/gc.js';
 import { keepResolved } from '../control/neigh.js';
 import { monotonicNs } from '../datapath/datapath.js';
 import { attach, detach, listInterfaces, type Attachment } from './attach.js';
@@ -363,7 +363,11 @@ export async function run(argv: string[]): Promise<number> {
   timers.push(setInterval(() => {
     try {
       const t0 = performance.now();
-      const n = sweepConnections(gcView, monotonicNs(), t.timeouts);
+      const now = monotonicNs();
+      const n = sweepConnections(gcView, now, t.timeouts);
+      // Persistence templates after the connections they may be held by (src/control/gc.ts).
+      const masks = t.persistMasks();
+      if (masks.size > 0) sweepTemplates(d, now, masks);
       gcStats.gcDurationSeconds = (performance.now() - t0) / 1000;
       gcStats.gcRuns++;
       gcStats.expired += n;

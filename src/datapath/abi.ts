@@ -27,6 +27,9 @@ export const SCHED_KIND = { sh: 1, dh: 2, mh: 3 } as const;
 export const SCHED_F_FALLBACK = 1;
 export const SCHED_F_PORT = 2;
 export const SLOT_UNAVAIL = 0x80000000;
+/** Persistence (struct xvs_persist / xvs_tmpl flags). */
+export const PERSIST_F_ON = 1;
+export const TMPL_F_ASSURED = 1;
 
 /** enum xvs_tcp_state, in the kernel's IP_VS_TCP_S_* order; names as ipvsadm -Lnc prints them. */
 export const TCP_STATE_NAMES = [
@@ -81,6 +84,9 @@ export const LAYOUTS = {
   xvs_laddr_pool: layout('xvs_laddr_pool', [['count', 'u32'], ['lport_min', 'u16'], ['lport_max', 'u16'], ['addrs', 'pad', 16 * MAX_LADDRS]]),
   xvs_stats: layout('xvs_stats', [['conns', 'u64'], ['inpkts', 'u64'], ['outpkts', 'u64'], ['inbytes', 'u64'], ['outbytes', 'u64']]),
   xvs_sched_tab: layout('xvs_sched_tab', [['kind', 'u32'], ['flags', 'u32'], ['size', 'u32'], ['pad', 'u32'], ['slot', 'pad', 4 * 4096]]),
+  xvs_persist: layout('xvs_persist', [['mask', 'addr'], ['timeout_s', 'u32'], ['flags', 'u32']]),
+  xvs_tmpl_key: layout('xvs_tmpl_key', [['addr', 'addr'], ['svc_id', 'u32'], ['af', 'u8'], ['pad', 'pad', 3]]),
+  xvs_tmpl: layout('xvs_tmpl', [['last_seen_ns', 'u64'], ['created_ns', 'u64'], ['dest_id', 'u32'], ['timeout_s', 'u32'], ['flags', 'u32'], ['pad', 'u32']]),
 } as const;
 export type StructName = keyof typeof LAYOUTS;
 

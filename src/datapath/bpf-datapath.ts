@@ -6,10 +6,10 @@ import type { BpfObject, MmapRegion } from '../../native/index.js';
 import { native, bpfObjectPath } from './native.js';
 import {
   CONN_F_INACTIVE, DEST_F_AVAILABLE, FWD, LAYOUTS, PROTO_TCP, PROTO_UDP, REASONS, REASON_MAX,
-  RING_SLOTS, SVC_F_ACTIVE, MAX_LADDRS, SCHED_TAB_SLOTS, afOf, checkLayouts, decode, decodeAddr, encode, encodeAddr,
+  RING_SLOTS, SVC_F_ACTIVE, PERSIST_F_ON, TMPL_F_ASSURED, MAX_LADDRS, SCHED_TAB_SLOTS, afOf, checkLayouts, decode, decodeAddr, encode, encodeAddr,
   type ReasonName,
 } from './abi.js';
-import type { ConnEntry, Datapath, DestCounts, DestEntry, LaddrPool, SchedTable } from './datapath.js';
+import type { ConnEntry, Datapath, DestCounts, DestEntry, LaddrPool, PersistParams, SchedTable, TemplateEntry } from './datapath.js';
 import type { ServiceKey, Stats } from '../model/service.js';
 import type { RingPort } from '../sched/ring.js';
 import { XvsError } from '../model/errors.js';
@@ -71,7 +71,7 @@ export class BpfDatapath implements Datapath {
 
   private constructor(readonly object: BpfObject, readonly objectPath: string, maxConns: number) {
     this.connTableSize = maxConns;
-    for (const m of ['xvs_svcs', 'xvs_dests', 'xvs_dcnt', 'xvs_rings', 'xvs_conns', 'xvs_svc_st', 'xvs_dest_st', 'xvs_reasons', 'xvs_txports', 'xvs_rconns', 'xvs_laddrs', 'xvs_sched_tab']) {
+    for (const m of ['xvs_svcs', 'xvs_dests', 'xvs_dcnt', 'xvs_rings', 'xvs_conns', 'xvs_svc_st', 'xvs_dest_st', 'xvs_reasons', 'xvs_txports', 'xvs_rconns', 'xvs_laddrs', 'xvs_sched_tab', 'xvs_persist', 'xvs_tmpls']) {
       this.fds[m] = object.mapFd(m);
     }
     this.ringsRegion = new native.MmapRegion(this.fds.xvs_rings);
@@ -226,25 +226,28 @@ export class BpfDatapath implements Datapath {
   }
 
   conns(): ConnEntry[] {
-    const ks = LAYOUTS.xvs_conn_key.size;
-    const vs = LAYOUTS.xvs_conn.size;
+    return this.dump('xvs_conns', LAYOUTS.xvs_conn_key.size, LAYOUTS.xvs_conn.size, (k, v) => this.decodeConn(k, v));
+  }
+
+  /** Every entry of a hash map, in batches. */
+  private dump<T>(map: string, ks: number, vs: number, decodeEntry: (key: Buffer, value: Buffer) => T): T[] {
     const batch = 4096;
     const keys = Buffer.alloc(ks * batch);
     const values = Buffer.alloc(vs * batch);
     const inB = Buffer.alloc(ks);
     const outB = Buffer.alloc(ks);
-    const out: ConnEntry[] = [];
+    const out: T[] = [];
     let first = true;
     for (;;) {
       let res: { count: number; done: boolean };
       try {
-        res = native.mapLookupBatch(this.fds.xvs_conns, first ? null : inB, outB, keys, values, batch);
+        res = native.mapLookupBatch(this.fds[map], first ? null : inB, outB, keys, values, batch);
       } catch (e) {
         if ((e as NodeJS.ErrnoException).code === 'ENOENT') break; // empty map
         throw e;
       }
       for (let i = 0; i < res.count; i++) {
-        out.push(this.decodeConn(keys.subarray(i * ks, (i + 1) * ks), values.subarray(i * vs, (i + 1) * vs)));
+        out.push(decodeEntry(keys.subarray(i * ks, (i + 1) * ks), values.subarray(i * vs, (i + 1) * vs)));
       }
       if (res.done) break;
       outB.copy(inB);
@@ -304,6 +307,52 @@ export class BpfDatapath implements Datapath {
     b.fill(0xff, base);
     table.slots.forEach((id, i) => b.writeUInt32LE(id >>> 0, base + 4 * i));
     native.mapUpdate(this.fds.xvs_sched_tab, BpfDatapath.u32(svcId), b);
+  }
+
+  setPersist(svcId: number, params: PersistParams | null): void {
+    const b = params
+      ? encode('xvs_persist', { mask: params.mask, timeout_s: params.timeoutS, flags: PERSIST_F_ON })
+      : Buffer.alloc(LAYOUTS.xvs_persist.size);
+    native.mapUpdate(this.fds.xvs_persist, BpfDatapath.u32(svcId), b);
+  }
+
+  private static decodeTemplate(key: Buffer, value: Buffer): TemplateEntry {
+    const k = decode('xvs_tmpl_key', key);
+    const v = decode('xvs_tmpl', value);
+    return {
+      key: Buffer.from(key), svcId: k.svc_id as number, caddr: k.addr as string,
+      lastSeenNs: v.last_seen_ns as bigint, createdNs: v.created_ns as bigint, destId: v.dest_id as number,
+      timeoutS: v.timeout_s as number, assured: ((v.flags as number) & TMPL_F_ASSURED) !== 0,
+    };
+  }
+
+  templates(): TemplateEntry[] {
+    return this.dump('xvs_tmpls', LAYOUTS.xvs_tmpl_key.size, LAYOUTS.xvs_tmpl.size, BpfDatapath.decodeTemplate);
+  }
+
+  template(key: Buffer): TemplateEntry | null {
+    const v = Buffer.alloc(LAYOUTS.xvs_tmpl.size);
+    return native.mapLookup(this.fds.xvs_tmpls, key, v) ? BpfDatapath.decodeTemplate(key, v) : null;
+  }
+
+  updateTemplate(key: Buffer, change: { lastSeenNs?: bigint; assured?: boolean }): boolean {
+    const v = Buffer.alloc(LAYOUTS.xvs_tmpl.size);
+    if (!native.mapLookup(this.fds.xvs_tmpls, key, v)) return false;
+    const t = decode('xvs_tmpl', v);
+    if (change.lastSeenNs !== undefined) t.last_seen_ns = change.lastSeenNs;
+    if (change.assured !== undefined) t.flags = change.assured ? (t.flags as number) | TMPL_F_ASSURED : (t.flags as number) & ~TMPL_F_ASSURED;
+    // Only an entry that still exists is rewritten (BPF_EXIST): a template the data path dropped stays dropped.
+    try {
+      native.mapUpdate(this.fds.xvs_tmpls, key, encode('xvs_tmpl', t), 2);
+      return true;
+    } catch (e) {
+      if ((e as NodeJS.ErrnoException).code === 'ENOENT') return false;
+      throw e;
+    }
+  }
+
+  deleteTemplate(key: Buffer): boolean {
+    return native.mapDelete(this.fds.xvs_tmpls, key);
   }
 
   close(): void {

@@ -36,6 +36,27 @@ export interface ConnEntry {
   lport?: number;
 }
 
+/** One persistence template (struct xvs_tmpl): a (service, masked client) pinned to a dest. */
+export interface TemplateEntry {
+  /** The raw map key, for updates and deletion. */
+  key: Buffer;
+  svcId: number;
+  /** The client address under the service's mask. */
+  caddr: string;
+  lastSeenNs: bigint;
+  createdNs: bigint;
+  destId: number;
+  timeoutS: number;
+  /** IP_VS_CTPL_S_ASSURED. */
+  assured: boolean;
+}
+
+/** A persistent service's data path parameters (-p timeout, -M mask as an address of its family). */
+export interface PersistParams {
+  timeoutS: number;
+  mask: string;
+}
+
 /** FULLNAT's local addresses of one service and the local port range (inclusive). */
 export interface LaddrPool {
   addrs: string[];
@@ -86,6 +107,13 @@ export interface Datapath {
   setTxPorts(ifindexes: number[]): void;
   /** Writes (or, with null, removes) a service's hash scheduler table (struct xvs_sched_tab). */
   setSchedTable(svcId: number, table: SchedTable | null): void;
+  /** Makes a service persistent (struct xvs_persist) or, with null, not. */
+  setPersist(svcId: number, params: PersistParams | null): void;
+  templates(): TemplateEntry[];
+  template(key: Buffer): TemplateEntry | null;
+  /** Rewrites a template's last_seen / ASSURED flag (GC re-arming); false if it is gone. */
+  updateTemplate(key: Buffer, change: { lastSeenNs?: bigint; assured?: boolean }): boolean;
+  deleteTemplate(key: Buffer): boolean;
   close(): void;
 }
 

@@ -1,6 +1,6 @@
 // src/datapath/fake-datapath.ts — an in-memory Datapath for control-plane unit tests (no root, no BPF).
 // Rings are real ArrayBuffer-backed rings; `consume()` plays the data path taking decisions.
-import type { ConnEntry, Datapath, DestCounts, DestEntry, LaddrPool, SchedTable } from './datapath.js';
+import type { ConnEntry, Datapath, DestCounts, DestEntry, LaddrPool, PersistParams, SchedTable, TemplateEntry } from './datapath.js';
 import { serviceId, zeroStats, type ServiceKey, type Stats } from '../model/service.js';
 import type { RingPort } from '../sched/ring.js';
 import { REASONS, RING_MASK, type ReasonName } from './abi.js';
@@ -64,5 +64,21 @@ export class FakeDatapath implements Datapath {
     if (table) this.schedTables.set(svcId, { ...table, slots: Uint32Array.from(table.slots) });
     else this.schedTables.delete(svcId);
   }
+  readonly persist = new Map<number, PersistParams>();
+  setPersist(svcId: number, params: PersistParams | null): void {
+    if (params) this.persist.set(svcId, { ...params });
+    else this.persist.delete(svcId);
+  }
+  readonly tmplTable = new Map<string, TemplateEntry>();
+  templates(): TemplateEntry[] { return [...this.tmplTable.values()]; }
+  template(key: Buffer): TemplateEntry | null { return this.tmplTable.get(key.toString('hex')) ?? null; }
+  updateTemplate(key: Buffer, change: { lastSeenNs?: bigint; assured?: boolean }): boolean {
+    const t = this.tmplTable.get(key.toString('hex'));
+    if (!t) return false;
+    if (change.lastSeenNs !== undefined) t.lastSeenNs = change.lastSeenNs;
+    if (change.assured !== undefined) t.assured = change.assured;
+    return true;
+  }
+  deleteTemplate(key: Buffer): boolean { return this.tmplTable.delete(key.toString('hex')); }
   close(): void {}
 }

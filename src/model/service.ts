@@ -59,7 +59,7 @@ export type DestSpec = z.infer<typeof DestSpec>;
 
 export const ServiceSpec = ServiceKey.extend({
   scheduler: SchedulerName.default('wlc'),
-  /** Persistence timeout in seconds, 0 = not persistent. Not implemented in the data path yet. */
+  /** Persistence timeout in seconds (ipvsadm -p), 0 = not persistent; netmask: -M (IPv6: the prefix length). */
   persistent: z.number().int().min(0).default(0),
   netmask: z.string().default('255.255.255.255'),
   /** Scheduler flags (ipvsadm -b): IP_VS_SVC_F_SCHED1..3 as bits 1, 2, 4 (sh/mh-fallback = 1, sh/mh-port = 2). */

@@ -208,8 +208,6 @@ const cases: [string, string[], Outcome][] = [
 
   // --- valid for ipvsadm, not carried out by xvs yet
   ['--start-daemon', ['--start-daemon', 'master'], err('Command not implemented in xvs yet: --start-daemon', 1)],
-  ['-p', ['-A', '-t', '10.0.0.1:80', '-p', '-s', 'rr'], err('Option not implemented in xvs yet: --persistent (-p)', 1)],
-  ['port 0 is fine when persistent', ['-A', '-t', '10.0.0.1', '-p', '600'], err('Option not implemented in xvs yet: --persistent (-p)', 1)],
   ['--sctp-service', ['-A', '--sctp-service', '10.0.0.1:80'], err('Option not implemented in xvs yet: --sctp-service', 1)],
 ];
 
@@ -221,6 +219,10 @@ cases.push(
   ['-R', ['-R'], { kind: 'restore' } as Outcome],
   ['-f', ['-A', '-f', '1'], cmd({ op: 'add-service', service: { protocol: 'tcp', addr: '0.0.0.0', port: 0, fwmark: 1, scheduler: 'wlc', persistent: 0, netmask: '255.255.255.255' } })],
   ['-f -6', ['-A', '-f', '2', '-6', '-s', 'rr'], cmd({ op: 'add-service', service: { protocol: 'tcp', addr: '::', port: 0, fwmark: 2, scheduler: 'rr', persistent: 0, netmask: '128' } })],
+  ['-p', ['-A', '-t', '10.0.0.1:80', '-p', '-s', 'rr'], cmd({ op: 'add-service', service: { protocol: 'tcp', addr: '10.0.0.1', port: 80, scheduler: 'rr', persistent: 360, netmask: '255.255.255.255' } })],
+  ['-p -M', ['-A', '-t', '10.0.0.1:80', '-p', '300', '-M', '255.255.255.0'], cmd({ op: 'add-service', service: { protocol: 'tcp', addr: '10.0.0.1', port: 80, scheduler: 'wlc', persistent: 300, netmask: '255.255.255.0' } })],
+  ['-p -M IPv6', ['-E', '-t', '[2001:db8::1]:80', '-p', '60', '-M', '64'], cmd({ op: 'edit-service', service: { protocol: 'tcp', addr: '2001:db8::1', port: 80, scheduler: 'wlc', persistent: 60, netmask: '64' } })],
+  ['port 0 is fine when persistent', ['-A', '-t', '10.0.0.1', '-p', '600'], cmd({ op: 'add-service', service: { protocol: 'tcp', addr: '10.0.0.1', port: 0, scheduler: 'wlc', persistent: 600, netmask: '255.255.255.255' } })],
   ['--rate', ['-L', '--rate'], { kind: 'list', key: undefined, format: { ...DEFAULT_LIST_FORMAT, rate: true } } as Outcome],
 );
 
