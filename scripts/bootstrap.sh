@@ -27,10 +27,18 @@ if ((${#missing[@]})); then
   say "installing: ${missing[*]}"
   export DEBIAN_FRONTEND=noninteractive
   apt-get update -qq
+  # Packages such as nginx, redis-server and prometheus start their system service on install; xvs's
+  # tests run their own servers, so forbid service starts while installing (policy-rc.d exit 101).
+  policy=/usr/sbin/policy-rc.d
+  ours=0
+  if [[ ! -e $policy ]]; then
+    printf '#!/bin/sh\nexit 101\n' >"$policy" && chmod +x "$policy" && ours=1
+    trap 'rm -f "$policy"' EXIT
+  fi
   apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
-  # nginx-light starts a system nginx on port 80 when installed; xvs's tests run their own.
-  # prometheus (installed for promtool) likewise would start a server on :9090 where systemd runs.
-  if command -v systemctl >/dev/null 2>&1; then systemctl disable --now nginx prometheus >/dev/null 2>&1 || true; fi
+  if ((ours)); then rm -f "$policy"; trap - EXIT; fi
+  # Where systemd runs, policy-rc.d may be bypassed: stop and disable what got started anyway.
+  if command -v systemctl >/dev/null 2>&1; then systemctl disable --now nginx prometheus redis-server >/dev/null 2>&1 || true; fi
   pkill -f 'nginx: master process /usr/sbin/nginx' >/dev/null 2>&1 || true
 fi
 
