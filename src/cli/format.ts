@@ -2,7 +2,7 @@
 // variants) from ServiceView[], byte for byte: ipvsadm.c list_all/print_title/print_service_entry, and
 // libipvs's sort order. Pure: names come in already resolved, through a NameLookup.
 import net from 'node:net';
-import type { DestView, FwmarkMatch, Protocol, Rates, ServiceView } from '../model/service.js';
+import type { ConnView, DestView, FwmarkMatch, Protocol, Rates, ServiceView } from '../model/service.js';
 import { addressWords, canonicalAddress, inetAton, inetPton4, ntoa4 } from './inet.js';
 import { IPVS_VERSION } from './options.js';
 
@@ -275,19 +275,8 @@ export function namesWanted(services: readonly ServiceView[]): { addrs: string[]
   return { addrs: [...addrs], ports: [...ports.values()] };
 }
 
-/** One connection as `-Lc` lists it (the daemon's ConnView; protocol, endpoints, state, seconds left). */
-export interface ConnListing {
-  /** 'ip': a fwmark service's persistence template. */
-  protocol: Protocol | 'ip';
-  caddr: string;
-  cport: number;
-  vaddr: string;
-  vport: number;
-  daddr: string;
-  dport: number;
-  state: string;
-  expires: number;
-}
+/** One connection as `-Lc` lists it: the daemon's ConnView. */
+export type ConnListing = ConnView;
 
 /** ipvsadm.c list_conn/print_conn: the header, then `%-3s %-6s %-11s %-18s %-18s %s` per connection. */
 export function connectionTable(conns: readonly ConnListing[], fmt: ListFormat, names: NameLookup): string {

@@ -6,7 +6,7 @@ import type { Command, SingleCommand } from '../model/command.js';
 import {
   IMPLEMENTED_SCHEDULERS, serviceId, destId,
   type DestKey, type DestSpec, type DestView, type ServiceKey, type ServiceSpec, type ServiceView,
-  type Stats, zeroStats, subtractStats, type FwmarkMatch,
+  type Stats, zeroStats, subtractStats, type FwmarkMatch, type ConnView,
 } from '../model/service.js';
 import { FakeDatapath } from '../datapath/fake-datapath.js';
 import { XvsError } from '../model/errors.js';
@@ -20,22 +20,6 @@ import { defaultContext, type SchedContext } from '../sched/context.js';
 import { schedTable } from '../sched/tables.js';
 import type { SchedDest } from '../sched/types.js';
 import { IdAllocator } from './ids.js';
-
-/** One connection as ipvsadm -Lc lists it (/proc/net/ip_vs_conn's fields). */
-export interface ConnView {
-  /** 'ip': a fwmark service's persistence template (IPPROTO_IP). */
-  protocol: 'tcp' | 'udp' | 'ip';
-  caddr: string;
-  cport: number;
-  vaddr: string;
-  vport: number;
-  daddr: string;
-  dport: number;
-  /** ip_vs_state_name(): the TCP state, or UDP for UDP connections. */
-  state: string;
-  /** Seconds until the connection expires unless a packet comes. */
-  expires: number;
-}
 
 export interface TableLimits {
   maxServices: number;

@@ -121,3 +121,19 @@ export const serviceId = (k: ServiceKey): string =>
 export const serviceKeyOf = (k: ServiceKey): ServiceKey =>
   k.fwmark ? { protocol: 'tcp', addr: net.isIPv6(k.addr) ? '::' : '0.0.0.0', port: 0, fwmark: k.fwmark } : { protocol: k.protocol, addr: k.addr, port: k.port };
 export const destId = (k: DestKey): string => `${net.isIPv6(k.addr) ? `[${k.addr}]` : k.addr}:${k.port}`;
+
+/** One connection as ipvsadm -Lc lists it (/proc/net/ip_vs_conn's fields); the daemon's `list-conns` result. */
+export interface ConnView {
+  /** 'ip': a fwmark service's persistence template (IPPROTO_IP). */
+  protocol: Protocol | 'ip';
+  caddr: string;
+  cport: number;
+  vaddr: string;
+  vport: number;
+  daddr: string;
+  dport: number;
+  /** ip_vs_state_name(): the TCP state, or UDP for UDP connections. */
+  state: string;
+  /** Seconds until the connection expires unless a packet comes. */
+  expires: number;
+}

@@ -9,10 +9,10 @@ import { buildPacket } from '../fixtures/packet.js';
 import { createTestNet, isRoot } from '../fixtures/bpf-harness.js';
 import { native } from '../../src/datapath/native.js';
 import { BpfDatapath } from '../../src/datapath/bpf-datapath.js';
-import { ServiceTable, type ConnView } from '../../src/control/table.js';
+import { ServiceTable } from '../../src/control/table.js';
 import { sweepTemplates } from '../../src/control/gc.js';
 import { monotonicNs } from '../../src/datapath/datapath.js';
-import type { ServiceKey } from '../../src/model/service.js';
+import type { ConnView, ServiceKey } from '../../src/model/service.js';
 
 const skip = isRoot() ? false : 'needs root (BPF_PROG_TEST_RUN, veth, neighbours)';
 
