@@ -14,6 +14,42 @@ export function missingBuild(): string[] {
   return need.filter((f) => !existsSync(path.join(repoRoot, f)));
 }
 
+/** The part of a node-tap test these helpers use (src/ does not depend on tap). */
+export interface TestLike {
+  plan(n: number, comment?: string): void;
+  fail(message: string): void;
+  teardown(fn: () => unknown): void;
+  passing(): boolean;
+  comment(...args: unknown[]): void;
+}
+
+/**
+ * Whether an end-to-end test can run here: it needs root and a build. When not, it plans zero tests
+ * (not root: skipped with the reason) or fails (not built), and returns false.
+ */
+export function e2eReady(t: TestLike): boolean {
+  if (process.getuid?.() !== 0) {
+    t.plan(0, 'needs root (network namespaces, XDP)');
+    return false;
+  }
+  const missing = missingBuild();
+  if (missing.length) {
+    t.fail(`missing ${missing.join(', ')}: run npm run build first`);
+    return false;
+  }
+  return true;
+}
+
+/** Starts `xvsd ARGS` on `ns` for a test: waits until it answers; its output is shown if the test fails. */
+export async function startTestXvsd(t: TestLike, ns: Netns, args: readonly string[]): Promise<NsProcess> {
+  const daemon = startXvsd(ns, args);
+  t.teardown(() => {
+    if (!t.passing()) t.comment(`xvsd output:\n${daemon.output()}`);
+  });
+  await waitXvsdReady(ns, daemon);
+  return daemon;
+}
+
 /** Starts `xvsd ARGS` in `ns`. */
 export function startXvsd(ns: Netns, args: readonly string[] = [], opts: SpawnOptions = {}): NsProcess {
   return ns.spawn(binArgv('xvsd', args), { label: `xvsd@${ns.label}`, ...opts });

@@ -4,14 +4,9 @@
 import t, { type Test } from 'tap';
 import { buildDrLab } from '../../src/lab/topology.js';
 import { binArgv, xdpAttachment, type NsProcess } from '../../src/netns/index.js';
-import { missingBuild, startXvsd, waitXvsdReady, xvsadm } from '../../src/lab/xvs.js';
+import { e2eReady, startXvsd, waitXvsdReady, xvsadm } from '../../src/lab/xvs.js';
 
-const missing = process.getuid?.() === 0 ? missingBuild() : [];
-if (process.getuid?.() !== 0) {
-  t.plan(0, 'needs root (network namespaces, XDP)');
-} else if (missing.length) {
-  t.fail(`missing ${missing.join(', ')}: run npm run build first`);
-} else {
+if (e2eReady(t)) {
   t.setTimeout(180_000);
   const lab = await buildDrLab();
   t.teardown(() => lab.teardown());

@@ -4,15 +4,10 @@
 import t from 'tap';
 import { randomBytes } from 'node:crypto';
 import path from 'node:path';
-import { missingBuild } from '../../src/lab/xvs.js';
+import { e2eReady } from '../../src/lab/xvs.js';
 import { listNamespaces, nodeArgv, repoRoot, runIn } from '../../src/netns/index.js';
 
-const missing = process.getuid?.() === 0 ? missingBuild() : [];
-if (process.getuid?.() !== 0) {
-  t.plan(0, 'needs root (network namespaces, XDP)');
-} else if (missing.length) {
-  t.fail(`missing ${missing.join(', ')}: run npm run build first`);
-} else {
+if (e2eReady(t)) {
   t.setTimeout(180_000);
   const prefix = `xl${randomBytes(2).toString('hex')}-`;
   t.teardown(async () => {

@@ -4,7 +4,7 @@
 // (web3) answers; logs, `xvsadm --health` and /metrics show each transition. Needs root and a build.
 import t from 'tap';
 import { buildDrLab, type DrLab } from '../../src/lab/topology.js';
-import { missingBuild, parseDestRows, startXvsd, waitXvsdReady, xvsadm, xvsControl } from '../../src/lab/xvs.js';
+import { startTestXvsd, e2eReady, parseDestRows, xvsadm, xvsControl } from '../../src/lab/xvs.js';
 import { runIn, waitFor, type Netns, type NsProcess } from '../../src/netns/index.js';
 
 const INTERVAL = 300;
@@ -36,23 +36,14 @@ async function startWeb(ns: Netns, name: string): Promise<NsProcess> {
   return proc;
 }
 
-const missing = process.getuid?.() === 0 ? missingBuild() : [];
-if (process.getuid?.() !== 0) {
-  t.plan(0, 'needs root (network namespaces, XDP)');
-} else if (missing.length) {
-  t.fail(`missing ${missing.join(', ')}: run npm run build first`);
-} else {
+if (e2eReady(t)) {
   t.setTimeout(240_000);
   const lab: DrLab = await buildDrLab({ webServers: 3, http: false });
   t.teardown(() => lab.teardown());
   const [web1, web2, web3] = lab.webs;
   const servers = new Map<string, NsProcess>();
   for (const w of lab.webs) servers.set(w.name, await startWeb(w.ns, w.name));
-  const daemon: NsProcess = startXvsd(lab.director, ['--attach', 'native']);
-  t.teardown(() => {
-    if (!t.passing()) t.comment(`xvsd output:\n${daemon.output()}`);
-  });
-  await waitXvsdReady(lab.director, daemon);
+  const daemon: NsProcess = await startTestXvsd(t, lab.director, ['--attach', 'native']);
 
   const key = { protocol: 'tcp', addr: lab.vip, port: 80 };
   const svc = `${lab.vip}:80`;

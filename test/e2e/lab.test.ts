@@ -3,24 +3,14 @@
 // Needs root and `npm run build`.
 import t from 'tap';
 import { buildDrLab, type DrLab } from '../../src/lab/topology.js';
-import { missingBuild, parseDestRows, startXvsd, waitXvsdReady, xvsadm, xvsdInfo } from '../../src/lab/xvs.js';
+import { startTestXvsd, e2eReady, parseDestRows, xvsadm, xvsdInfo } from '../../src/lab/xvs.js';
 import { waitFor, type NsProcess } from '../../src/netns/index.js';
 
-const missing = process.getuid?.() === 0 ? missingBuild() : [];
-if (process.getuid?.() !== 0) {
-  t.plan(0, 'needs root (network namespaces, XDP)');
-} else if (missing.length) {
-  t.fail(`missing ${missing.join(', ')}: run npm run build first`);
-} else {
+if (e2eReady(t)) {
   t.setTimeout(180_000);
   const lab: DrLab = await buildDrLab();
   t.teardown(() => lab.teardown());
-  const daemon: NsProcess = startXvsd(lab.director, ['--attach', 'native']);
-  t.teardown(() => {
-    if (t.passing()) return;
-    t.comment(`xvsd output:\n${daemon.output()}`);
-  });
-  await waitXvsdReady(lab.director, daemon);
+  const daemon: NsProcess = await startTestXvsd(t, lab.director, ['--attach', 'native']);
 
   const svc = `${lab.vip}:80`;
   const [web1, web2] = lab.webs;

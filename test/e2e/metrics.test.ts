@@ -4,24 +4,15 @@
 import t from 'tap';
 import { spawnSync } from 'node:child_process';
 import { buildDrLab, type DrLab } from '../../src/lab/topology.js';
-import { missingBuild, startXvsd, waitXvsdReady, xvsadm } from '../../src/lab/xvs.js';
+import { startTestXvsd, e2eReady, xvsadm } from '../../src/lab/xvs.js';
 import { runIn, waitFor, type NsProcess } from '../../src/netns/index.js';
 
-const missing = process.getuid?.() === 0 ? missingBuild() : [];
-if (process.getuid?.() !== 0) {
-  t.plan(0, 'needs root (network namespaces, XDP)');
-} else if (missing.length) {
-  t.fail(`missing ${missing.join(', ')}: run npm run build first`);
-} else {
+if (e2eReady(t)) {
   t.setTimeout(180_000);
   const lab: DrLab = await buildDrLab();
   t.teardown(() => lab.teardown());
   const METRICS = '127.0.0.1:9470';
-  const daemon: NsProcess = startXvsd(lab.director, ['--attach', 'native', '--metrics-addr', METRICS]);
-  t.teardown(() => {
-    if (!t.passing()) t.comment(`xvsd output:\n${daemon.output()}`);
-  });
-  await waitXvsdReady(lab.director, daemon);
+  const daemon: NsProcess = await startTestXvsd(t, lab.director, ['--attach', 'native', '--metrics-addr', METRICS]);
   const [web1, web2] = lab.webs;
   const svc = `${lab.vip}:80`;
   const adm = (...args: string[]) => xvsadm(lab.director, args);

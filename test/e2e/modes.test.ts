@@ -13,7 +13,7 @@ import { writeFile } from 'node:fs/promises';
 import { existsSync } from 'node:fs';
 import path from 'node:path';
 import { Topology, waitFor, type Netns, type NsProcess } from '../../src/netns/index.js';
-import { missingBuild, startXvsd, waitXvsdReady, xvsadm, xvsdInfo, xvsRs, parseDestRows } from '../../src/lab/xvs.js';
+import { e2eReady, startXvsd, waitXvsdReady, xvsadm, xvsdInfo, xvsRs, parseDestRows } from '../../src/lab/xvs.js';
 import { repoRoot } from '../../src/paths.js';
 
 const VIP = { 4: '198.51.100.100', 6: '2001:db8:1::100' } as const;
@@ -43,12 +43,7 @@ function blob(n: number): Buffer {
   return b;
 }
 
-const missing = process.getuid?.() === 0 ? missingBuild() : [];
-if (process.getuid?.() !== 0) {
-  t.plan(0, 'needs root (network namespaces, XDP)');
-} else if (missing.length) {
-  t.fail(`missing ${missing.join(', ')}: run npm run build first`);
-} else {
+if (e2eReady(t)) {
   t.setTimeout(300_000);
   const topo = await Topology.create();
   t.teardown(() => topo.teardown());

@@ -9,14 +9,9 @@ import os from 'node:os';
 import path from 'node:path';
 import { buildDrLab } from '../../src/lab/topology.js';
 import { nodeArgv, waitFor, type NsProcess } from '../../src/netns/index.js';
-import { missingBuild, parseDestRows, startXvsd, waitXvsdReady, xvsadm } from '../../src/lab/xvs.js';
+import { e2eReady, parseDestRows, startXvsd, waitXvsdReady, xvsadm } from '../../src/lab/xvs.js';
 
-const missing = process.getuid?.() === 0 ? missingBuild() : [];
-if (process.getuid?.() !== 0) {
-  t.plan(0, 'needs root (network namespaces, XDP)');
-} else if (missing.length) {
-  t.fail(`missing ${missing.join(', ')}: run npm run build first`);
-} else {
+if (e2eReady(t)) {
   t.setTimeout(240_000);
   const dir = mkdtempSync(path.join(os.tmpdir(), 'xvs-reload-'));
   t.teardown(() => rmSync(dir, { recursive: true, force: true }));

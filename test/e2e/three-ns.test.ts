@@ -7,18 +7,13 @@ import t from 'tap';
 import { Topology } from '../../src/netns/index.js';
 import { startHttpServer } from '../../src/lab/http-server.js';
 import { httpGet } from '../../src/lab/topology.js';
-import { missingBuild, startXvsd, waitXvsdReady, xvsadm, xvsdInfo, xvsRs } from '../../src/lab/xvs.js';
+import { e2eReady, startXvsd, waitXvsdReady, xvsadm, xvsdInfo, xvsRs } from '../../src/lab/xvs.js';
 
 const VIP = '198.51.100.100';
 const CIP = '198.51.100.10';
 const RIP = '192.0.2.11';
 
-const missing = process.getuid?.() === 0 ? missingBuild() : [];
-if (process.getuid?.() !== 0) {
-  t.plan(0, 'needs root (network namespaces, XDP)');
-} else if (missing.length) {
-  t.fail(`missing ${missing.join(', ')}: run npm run build first`);
-} else {
+if (e2eReady(t)) {
   t.setTimeout(120_000);
   const topo = await Topology.create();
   t.teardown(() => topo.teardown());
