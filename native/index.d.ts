@@ -47,6 +47,10 @@ export class BpfObject {
   setMaxEntries(mapName: string, maxEntries: number): void;
   /** Before load: bpf_program__set_autoload(prog, false) for programs not wanted. */
   setAutoload(progName: string, autoload: boolean): void;
+  /** Before load: bpf_map__reuse_fd — use an existing map (a pinned one) instead of creating it. */
+  reuseMapFd(mapName: string, fd: number): void;
+  /** The map's definition as declared (bpf_map__type/key_size/value_size/max_entries/map_flags). */
+  mapDef(mapName: string): { type: number; keySize: number; valueSize: number; maxEntries: number; flags: number };
   /** bpf_object__load, in a worker thread (verifier time does not block the loop). */
   load(): Promise<void>;
   /** After load: the fd of a map (owned by the object; do not close). */

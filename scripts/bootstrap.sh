@@ -13,7 +13,7 @@ NEEDS=(
   "ethtool:ethtool" "curl:curl" "socat:socat" "nginx:nginx-light" "make:make" "g++:g++"
   "pkg-config:pkg-config" "/usr/include/gelf.h:libelf-dev" "/usr/include/zlib.h:zlib1g-dev"
   "python3:python3" "tc:iproute2" "ping:iputils-ping" "sysctl:procps" "pgrep:procps" "umount:mount"
-  "promtool:prometheus" "redis-server:redis-server" "nft:nftables"
+  "promtool:prometheus" "redis-server:redis-server" "nft:nftables" "keepalived:keepalived"
 )
 missing=()
 for pair in "${NEEDS[@]}"; do
@@ -38,7 +38,7 @@ if ((${#missing[@]})); then
   apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
   if ((ours)); then rm -f "$policy"; trap - EXIT; fi
   # Where systemd runs, policy-rc.d may be bypassed: stop and disable what got started anyway.
-  if command -v systemctl >/dev/null 2>&1; then systemctl disable --now nginx prometheus redis-server >/dev/null 2>&1 || true; fi
+  if command -v systemctl >/dev/null 2>&1; then systemctl disable --now nginx prometheus redis-server keepalived >/dev/null 2>&1 || true; fi
   pkill -f 'nginx: master process /usr/sbin/nginx' >/dev/null 2>&1 || true
 fi
 
@@ -50,6 +50,12 @@ fi
 
 # BPF objects (make is incremental).
 make -s -C bpf >&2
+
+# The bpffs xvsd pins its data path on (restarts adopt it), mounted in the host's mount namespace so
+# that every `ip netns exec` sees the same one (see README "Restarts").
+if [[ $(id -u) == 0 ]] && [[ $(stat -f -c %t /run/xvs 2>/dev/null) != cafe4a11 ]]; then
+  mkdir -p /run/xvs && mount -t bpf bpf /run/xvs
+fi
 
 # Native addon: rebuild when a source is newer than the binary.
 addon=native/build/Release/xvs_native.node

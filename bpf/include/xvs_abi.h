@@ -92,6 +92,7 @@ enum xvs_reason {
 	XVS_R_ICMP_TOO_BIG,         /* TUN: oversize packet answered with ICMP frag-needed / packet-too-big */
 	XVS_R_PASS_TOO_BIG,         /* TUN: oversize packet that may be fragmented (no DF): the kernel does it */
 	XVS_R_FWD_ICMP,             /* ICMP error for a tracked connection forwarded/translated */
+	XVS_R_SYNC_LOST,            /* sync on: a connection event did not fit the sync ring (the refresh resends it) */
 	XVS_R_MAX,
 };
 
@@ -211,6 +212,9 @@ _Static_assert(sizeof(struct xvs_laddr_pool) == 8 + 16 * XVS_MAX_LADDRS, "xvs_la
 #define XVS_SCHED_F_PORT (1U << 1)     /* IP_VS_SVC_F_SCHED2: sh-port / mh-port (hash the client port) */
 /* A slot's dest has weight 0 or is overloaded: no dest (sh, dh, mh) unless mh-fallback walks on. */
 #define XVS_SLOT_UNAVAIL (1U << 31)
+/* Locality schedulers: the table's slots list the service's dests (kernel list order); see xvs_lblc.h. */
+#define XVS_SCHED_LBLC 4
+#define XVS_SCHED_LBLCR 5
 
 /* xvs_sched_tab value, keyed by service id: the kernel's bucket table of a hash scheduler (a service
  * without one takes its decisions from its ring). slot[i] is a dest id, optionally | XVS_SLOT_UNAVAIL,
@@ -219,8 +223,8 @@ _Static_assert(sizeof(struct xvs_laddr_pool) == 8 + 16 * XVS_MAX_LADDRS, "xvs_la
 struct xvs_sched_tab {
 	__u32 kind;  /* XVS_SCHED_* */
 	__u32 flags; /* XVS_SCHED_F_* */
-	__u32 size;  /* buckets in use: 256 (sh, dh) or 4093 (mh) */
-	__u32 pad;
+	__u32 size;  /* buckets in use: 256 (sh, dh) or 4093 (mh); lblc/lblcr: the service's dest count */
+	__u32 param; /* lblcr: lblcr_expiration in seconds (the set shrink); 0 otherwise */
 	__u32 slot[XVS_SCHED_TAB_SLOTS];
 };
 _Static_assert(sizeof(struct xvs_sched_tab) == 16 + 4 * XVS_SCHED_TAB_SLOTS, "xvs_sched_tab size");
@@ -259,5 +263,56 @@ struct xvs_tmpl {
 };
 _Static_assert(sizeof(struct xvs_tmpl) == 32, "xvs_tmpl size");
 #define XVS_TMPL_F_ASSURED (1U << 0) /* IP_VS_CTPL_S_ASSURED: a controlled connection got established */
+
+/* ---- connection sync (HA) ---- */
+
+/* xvs_cfg value (one entry, key 0): run-time switches the control plane sets. */
+struct xvs_cfg {
+	__u32 flags; /* XVS_CFG_F_* */
+	__u32 pad;
+};
+_Static_assert(sizeof(struct xvs_cfg) == 8, "xvs_cfg size");
+#define XVS_CFG_F_SYNC (1U << 0) /* a sync master runs: publish connection events in xvs_sync_ring */
+
+/* xvs_sync_ring record: a connection as it is after it was opened or changed TCP state. */
+struct xvs_sync_ev {
+	struct xvs_conn_key key;
+	struct xvs_conn conn;
+};
+_Static_assert(sizeof(struct xvs_sync_ev) == 112, "xvs_sync_ev size");
+#ifndef XVS_SYNC_RING_BYTES
+#define XVS_SYNC_RING_BYTES (2U << 20)
+#endif
+
+/* ---- locality schedulers (lblc, lblcr): destination address -> dest (set), see xvs_lblc.h ---- */
+#ifndef XVS_MAX_LBLC
+#define XVS_MAX_LBLC 65536
+#endif
+#define XVS_LBLC_SET_MAX 8 /* lblcr set members per entry (lblc uses dest[0] only) */
+
+/* xvs_lblc key: one entry per (service, destination address of the new connection). */
+struct xvs_lblc_key {
+	__u32 addr[4]; /* destination address, network order */
+	__u32 svc_id;
+	__u8 af;
+	__u8 pad[3];
+};
+_Static_assert(sizeof(struct xvs_lblc_key) == 24, "xvs_lblc_key size");
+
+/* xvs_lblc value. */
+struct xvs_lblc {
+	__u64 lastuse_ns; /* CLOCK_MONOTONIC of the last lookup (en->lastuse) */
+	__u64 lastmod_ns; /* lblcr: the set's last change (set->lastmod) */
+	__u32 dest[XVS_LBLC_SET_MAX]; /* dest ids, newest first, XVS_DEST_NONE-terminated */
+};
+_Static_assert(sizeof(struct xvs_lblc) == 16 + 4 * XVS_LBLC_SET_MAX, "xvs_lblc size");
+
+/* xvs_dsched value, indexed by dest id: what the locality schedulers read of a dest besides its counts. */
+struct xvs_dsched {
+	__u32 weight; /* the scheduler's weight (0 = quiesced) */
+	__u32 flags;  /* XVS_DSCHED_F_* */
+};
+_Static_assert(sizeof(struct xvs_dsched) == 8, "xvs_dsched size");
+#define XVS_DSCHED_F_OVERLOAD (1U << 0) /* IP_VS_DEST_F_OVERLOAD (thresholds) */
 
 #endif /* XVS_ABI_H */

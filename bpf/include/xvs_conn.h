@@ -6,6 +6,7 @@
 
 #include "xvs_maps.h"
 #include "xvs_sched.h"
+#include "xvs_lblc.h"
 #include "xvs_rev.h"
 
 #define XVS_EEXIST 17
@@ -148,8 +149,8 @@ static __always_inline int xvs_sched_ring(__u32 svc_id, __u8 af, __u32 *dest_id,
 
 /* The new connection's dest: from the service's hash table (sh, dh, mh) when it has one, else the next
  * decision of its ring. Returns 0 with the dest, or a drop reason. */
-static __always_inline int xvs_sched_pick(const struct xvs_conn_key *key, __u32 svc_id, __u32 *dest_id,
-					  struct xvs_dest **dest)
+static __always_inline int xvs_sched_pick(const struct xvs_conn_key *key, __u32 svc_id, __u64 now,
+					  __u32 *dest_id, struct xvs_dest **dest)
 {
 	struct xvs_sched_tab *tab = bpf_map_lookup_elem(&xvs_sched_tab, &svc_id);
 	struct xvs_dest *d;
@@ -157,7 +158,21 @@ static __always_inline int xvs_sched_pick(const struct xvs_conn_key *key, __u32 
 
 	if (likely(!tab))
 		return xvs_sched_ring(svc_id, key->af, dest_id, dest);
-	id = xvs_sched_hash(tab, key, svc_id);
+	if (tab->kind == XVS_SCHED_LBLC || tab->kind == XVS_SCHED_LBLCR) {
+		/* lblc/lblcr (xvs_lblc.h): the cached dest, else the ring's least-connection pick, learnt. */
+		struct xvs_lblc *en;
+		int rc;
+
+		id = xvs_lblc_lookup(tab, key, svc_id, now, &en);
+		if (id == XVS_DEST_NONE) {
+			rc = xvs_sched_ring(svc_id, key->af, dest_id, dest);
+			if (!rc)
+				xvs_lblc_learn(tab, key, svc_id, now, en, *dest_id);
+			return rc;
+		}
+	} else {
+		id = xvs_sched_hash(tab, key, svc_id);
+	}
 	if (id == XVS_DEST_NONE)
 		return XVS_R_DROP_NO_DEST; /* the kernel's scheduler returned NULL */
 	d = bpf_map_lookup_elem(&xvs_dests, &id);
@@ -196,7 +211,7 @@ static __always_inline int xvs_sched_persist(const struct xvs_conn_key *key, __u
 	int rc;
 
 	if (likely(!p || !(p->flags & XVS_PERSIST_F_ON)))
-		return xvs_sched_pick(key, svc_id, dest_id, dest);
+		return xvs_sched_pick(key, svc_id, now, dest_id, dest);
 	tk.addr[0] = key->saddr[0] & p->mask[0];
 	tk.addr[1] = key->saddr[1] & p->mask[1];
 	tk.addr[2] = key->saddr[2] & p->mask[2];
@@ -215,7 +230,7 @@ static __always_inline int xvs_sched_persist(const struct xvs_conn_key *key, __u
 			return 0;
 		}
 	}
-	rc = xvs_sched_pick(key, svc_id, dest_id, dest);
+	rc = xvs_sched_pick(key, svc_id, now, dest_id, dest);
 	if (rc)
 		return rc;
 	nt.last_seen_ns = now;
@@ -327,6 +342,7 @@ static __always_inline int xvs_conn_open(struct xvs_conn_key *key, __u32 svc_id,
 	}
 	xvs_dcnt_add(dest_id, 0, 1);
 	xvs_count(XVS_R_CONN_NEW);
+	xvs_sync_emit(key, &nc);
 	t->dest = dest;
 	t->dest_id = dest_id;
 	t->fwd = nc.fwd;

@@ -144,8 +144,10 @@ static __always_inline int xvs_reply(void *ctx, struct xvs_pkt *p, struct ethhdr
 	if (f->key.proto == XVS_PROTO_TCP) {
 		__u8 next = xvs_tcp_next_state2(conn->state, f->tcp_flags, 1);
 
-		if (unlikely(next != conn->state))
+		if (unlikely(next != conn->state)) {
 			xvs_conn_set_tcp_state(conn, next);
+			xvs_sync_emit(&fkey, conn);
+		}
 	}
 	if (conn->last_seen_ns != now)
 		conn->last_seen_ns = now;
@@ -212,8 +214,10 @@ static __always_inline int xvs_process(void *ctx, struct xvs_pkt *p)
 						    ? xvs_tcp_next_state(conn->state, f.tcp_flags)
 						    : xvs_tcp_next_state2(conn->state, f.tcp_flags, 0);
 
-				if (unlikely(next != conn->state))
+				if (unlikely(next != conn->state)) {
 					xvs_conn_set_tcp_state(conn, next);
+					xvs_sync_emit(&f.key, conn);
+				}
 			}
 			/* Write only when the tick moved: keeps the entry's cache line clean. */
 			if (conn->last_seen_ns != now)

@@ -207,6 +207,40 @@ static __always_inline int xvs_drop(__u32 reason)
 	return XVS_V_DROP;
 }
 
+/* key: __u32 0  value: struct xvs_cfg  written by: control plane */
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct xvs_cfg);
+} xvs_cfg SEC(".maps");
+
+/* Records: struct xvs_sync_ev  written by: datapath (while XVS_CFG_F_SYNC), read by the sync master */
+struct {
+	__uint(type, BPF_MAP_TYPE_RINGBUF);
+	__uint(max_entries, XVS_SYNC_RING_BYTES);
+} xvs_sync_ring SEC(".maps");
+
+/* Publishes a connection's new state to the sync master (src/sync), if one runs. A full ring is
+ * counted; the master's periodic refresh sends the connection again. */
+static __always_inline void xvs_sync_emit(const struct xvs_conn_key *key, const struct xvs_conn *conn)
+{
+	__u32 zero = 0;
+	struct xvs_cfg *cfg = bpf_map_lookup_elem(&xvs_cfg, &zero);
+	struct xvs_sync_ev *ev;
+
+	if (likely(!cfg || !(cfg->flags & XVS_CFG_F_SYNC)))
+		return;
+	ev = bpf_ringbuf_reserve(&xvs_sync_ring, sizeof(*ev), 0);
+	if (!ev) {
+		xvs_count(XVS_R_SYNC_LOST);
+		return;
+	}
+	__builtin_memcpy(&ev->key, key, sizeof(ev->key));
+	__builtin_memcpy(&ev->conn, conn, sizeof(ev->conn));
+	bpf_ringbuf_submit(ev, 0);
+}
+
 /* Per-CPU, so plain increments are exact. */
 static __always_inline void xvs_stats_in(void *map, __u32 id, __u64 bytes, __u64 new_conn)
 {

@@ -19,6 +19,8 @@ class BpfObject : public Napi::ObjectWrap<BpfObject> {
                        {
                            InstanceMethod<&BpfObject::SetMaxEntries>("setMaxEntries"),
                            InstanceMethod<&BpfObject::SetAutoload>("setAutoload"),
+                           InstanceMethod<&BpfObject::ReuseMapFd>("reuseMapFd"),
+                           InstanceMethod<&BpfObject::MapDef>("mapDef"),
                            InstanceMethod<&BpfObject::Load>("load"),
                            InstanceMethod<&BpfObject::MapFd>("mapFd"),
                            InstanceMethod<&BpfObject::ProgFd>("progFd"),
@@ -74,6 +76,28 @@ class BpfObject : public Napi::ObjectWrap<BpfObject> {
     uint32_t max_entries = Uint32Arg(info, 1, "maxEntries");
     int err = bpf_map__set_max_entries(FindMap(info.Env(), name), max_entries);
     if (err < 0) throw ErrnoError(info.Env(), err, "bpf_map__set_max_entries", name);
+  }
+
+  // Before load: the map uses an existing map (e.g. one pinned by a previous process) instead of
+  // creating one; libbpf dups the fd and checks the definitions are compatible at load.
+  void ReuseMapFd(const Napi::CallbackInfo& info) {
+    std::string name = StringArg(info, 0, "mapName");
+    int fd = static_cast<int>(Uint32Arg(info, 1, "fd"));
+    int err = bpf_map__reuse_fd(FindMap(info.Env(), name), fd);
+    if (err < 0) throw ErrnoError(info.Env(), err, "bpf_map__reuse_fd", name);
+  }
+
+  // The map's definition as the object declares it (after setMaxEntries), before or after load.
+  Napi::Value MapDef(const Napi::CallbackInfo& info) {
+    std::string name = StringArg(info, 0, "mapName");
+    struct bpf_map* map = FindMap(info.Env(), name);
+    Napi::Object out = Napi::Object::New(info.Env());
+    out.Set("type", Napi::Number::New(info.Env(), bpf_map__type(map)));
+    out.Set("keySize", Napi::Number::New(info.Env(), bpf_map__key_size(map)));
+    out.Set("valueSize", Napi::Number::New(info.Env(), bpf_map__value_size(map)));
+    out.Set("maxEntries", Napi::Number::New(info.Env(), bpf_map__max_entries(map)));
+    out.Set("flags", Napi::Number::New(info.Env(), bpf_map__map_flags(map)));
+    return out;
   }
 
   void SetAutoload(const Napi::CallbackInfo& info) {

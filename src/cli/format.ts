@@ -5,6 +5,7 @@ import net from 'node:net';
 import type { ConnView, DestView, FwmarkMatch, Protocol, Rates, ServiceView } from '../model/service.js';
 import { addressWords, canonicalAddress, inetAton, inetPton4, ntoa4 } from './inet.js';
 import { IPVS_VERSION } from './options.js';
+import { SYNC_DEFAULT_GROUP, SYNC_DEFAULT_PORT, SYNC_DEFAULT_TTL } from '../sync/types.js';
 
 /** ipvsadm's FMT_* flags that xvsadm prints. */
 export interface ListFormat {
@@ -297,3 +298,40 @@ export function connectionTable(conns: readonly ConnListing[], fmt: ListFormat, 
 /** ipvsadm.c list_timeout. */
 export const timeoutLine = (t: { tcp: number; tcpfin: number; udp: number }): string =>
   `Timeout (tcp tcpfin udp): ${t.tcp} ${t.tcpfin} ${t.udp}\n`;
+
+/** One sync daemon as xvsd's list-sync reports it (SyncDaemonSpec, src/sync/types.ts). */
+export interface DaemonListing {
+  role: 'master' | 'backup';
+  mcastInterface: string;
+  syncId: number;
+  maxLen?: number;
+  group?: string;
+  port?: number;
+  ttl?: number;
+  peers?: string[];
+}
+
+/**
+ * ipvsadm.c list_daemon: master first, then backup. The kernel (start_sync_thread) fills the defaults it
+ * reports — group 224.0.0.81, port 8848, ttl 1, maxlen 1500 - IP - UDP headers (a backup's device MTU
+ * may raise it; xvsd reports that one) — so a listing shows them all like ipvsadm on a current kernel.
+ * With xvs's unicast peers the group part gives way to a peers part at the end.
+ */
+export function daemonList(daemons: readonly DaemonListing[]): string {
+  let out = '';
+  for (const role of ['master', 'backup'] as const) {
+    const d = daemons.find((x) => x.role === role);
+    if (!d) continue;
+    // With unicast peers (xvs's) there is no group; the family is the peers'.
+    const peers = d.peers && d.peers.length > 0 ? d.peers : undefined;
+    const group = peers ? undefined : d.group ?? SYNC_DEFAULT_GROUP;
+    const v6 = group ? isV6(group) : (peers ?? []).some((p) => p.startsWith('[') || isV6(p));
+    const maxLen = d.maxLen || 1500 - (v6 ? 40 : 20) - 8;
+    out += `${role} sync daemon (mcast=${d.mcastInterface}, syncid=${d.syncId}, maxlen=${maxLen}`;
+    if (group) out += `, group=${group}`;
+    out += `, port=${d.port ?? SYNC_DEFAULT_PORT}, ttl=${d.ttl ?? SYNC_DEFAULT_TTL}`;
+    if (peers) out += `, peers=${peers.join(' ')}`;
+    out += ')\n';
+  }
+  return out;
+}

@@ -10,12 +10,13 @@ import { isXvsError } from '../model/errors.js';
 import { request as controlRequest } from '../api/client.js';
 import { decodeServiceViews, type DaemonInfo } from '../api/protocol.js';
 import { parseArgv, planInvocation, type Plan } from './parse.js';
-import { connectionTable, listService, namesWanted, saveRules, serviceTable, timeoutLine, versionHeader, type ConnListing, type ListFormat, type NameLookup, NO_NAMES } from './format.js';
+import { connectionTable, daemonList, listService, namesWanted, saveRules, serviceTable, timeoutLine, versionHeader, type ConnListing, type DaemonListing, type ListFormat, type NameLookup, NO_NAMES } from './format.js';
 import { atLine, parseRestore } from './restore.js';
 import { CliExit, daemonFailure, ipvsStrerror, notImplemented, usageText, versionText, EXIT_KERNEL, EXIT_LIST } from './messages.js';
 import { systemResolver, type NameResolver } from './names.js';
 import { runHealth } from './health.js';
 import { isLaddrInvocation, runLaddr } from './laddr.js';
+import { isImportInvocation, runImportKeepalived } from './keepalived.js';
 
 export interface XvsadmDeps {
   /** Sends one command to xvsd; resolves with its result or rejects with an XvsError. */
@@ -150,6 +151,20 @@ async function listTimeout(deps: XvsadmDeps): Promise<number> {
   return 0;
 }
 
+/** -L --daemon: ipvsadm's list_daemon; when ipvs_get_daemon fails ipvsadm exits 1 (xvsadm says why). */
+async function listDaemon(deps: XvsadmDeps): Promise<number> {
+  const cmd: Command = { op: 'list-sync' };
+  let daemons: DaemonListing[];
+  try {
+    daemons = await deps.request(cmd) as DaemonListing[];
+  } catch (err) {
+    if (isXvsError(err) && err.code !== 'NO_DAEMON') throw new CliExit(`${deps.program}: xvsd: ${err.message}\n`, EXIT_LIST);
+    throw failureFor(cmd, err, deps.program);
+  }
+  deps.stdout(daemonList(daemons));
+  return 0;
+}
+
 /** -S [-n]: the table as ipvsadm-save rules (no version header). */
 async function save(fmt: ListFormat, deps: XvsadmDeps): Promise<number> {
   const cmd: Command = { op: 'list' };
@@ -187,6 +202,8 @@ export async function runXvsadm(argv: readonly string[], deps: XvsadmDeps): Prom
     if (argv.includes('--health')) return await runHealth(argv, deps);
     // FULLNAT local addresses, also xvs's own (src/cli/laddr.ts).
     if (isLaddrInvocation(argv)) return await runLaddr(argv, deps);
+    // keepalived.conf virtual_server blocks → xvs config, no daemon needed (src/cli/keepalived.ts).
+    if (isImportInvocation(argv)) return await runImportKeepalived(argv, deps);
     const parsed = await parseArgv(argv, { program: deps.program, resolver: deps.resolver });
     if (parsed.kind === 'help') {
       deps.stdout(usageText(deps.program, deps.version));
@@ -211,8 +228,7 @@ export async function runXvsadm(argv: readonly string[], deps: XvsadmDeps): Prom
       case 'timeout':
         return await listTimeout(deps);
       case 'daemon':
-        // list_daemon prints one line per running sync daemon (master/backup); xvs runs none.
-        return 0;
+        return await listDaemon(deps);
       case 'command':
         try {
           await deps.request(plan.command);

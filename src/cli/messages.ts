@@ -62,11 +62,15 @@ export const ipvsFuncOf = (op: CommandOp, listsOneService = false): IpvsFunc => 
     case 'zero': return 'zero_service';
     case 'batch': return 'init'; // a batch's failure is reported for its failing command
     case 'apply-config':
+    case 'shutdown':
     case 'reload': return 'init';
     case 'set-health': case 'set-sorry-server': case 'health': return 'init'; // xvs's own (src/health)
     case 'add-laddr': case 'del-laddr': case 'list-laddrs': return 'init'; // xvs's own (FULLNAT)
     case 'add-fwmark-match': case 'del-fwmark-match': return 'update_service'; // xvs's own (fwmark)
     case 'set-timeouts': case 'get-timeouts': case 'list-conns': return 'init'; // ipvs_set_timeout/get_timeout, /proc
+    case 'start-sync': return 'start_daemon';
+    case 'stop-sync': return 'stop_daemon';
+    case 'list-sync': return 'init'; // ipvs_get_daemon
   }
 };
 

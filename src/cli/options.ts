@@ -85,7 +85,7 @@ export type HandlerName =
   | 'l-threshold' | 'numeric' | 'connection' | 'mcast-interface' | 'syncid' | 'timeout' | 'daemon'
   | 'stats' | 'rate' | 'thresholds' | 'persistent-conn' | 'nosort' | 'sort' | 'exact' | 'ipv6' | 'ops'
   | 'pe' | 'sched-flags' | 'mcast-group' | 'mcast-port' | 'mcast-ttl' | 'sync-maxlen' | 'tun-info'
-  | 'tun-type' | 'tun-port' | 'tun-nocsum' | 'tun-csum' | 'tun-remcsum' | 'fullnat';
+  | 'tun-type' | 'tun-port' | 'tun-nocsum' | 'tun-csum' | 'tun-remcsum' | 'fullnat' | 'sync-peer';
 
 export interface ArgvOption {
   long: string;
@@ -119,8 +119,8 @@ export const ARGV_OPTIONS: readonly ArgvOption[] = [
   { long: 'version', short: 'v', arg: 'none', action: { kind: 'version' }, implemented: true },
   cmd('restore', 'R', 'restore', true),
   cmd('save', 'S', 'save', true),
-  cmd('start-daemon', undefined, 'start-daemon', false, 'required'),
-  cmd('stop-daemon', undefined, 'stop-daemon', false, 'required'),
+  cmd('start-daemon', undefined, 'start-daemon', true, 'required'),
+  cmd('stop-daemon', undefined, 'stop-daemon', true, 'required'),
   opt('tcp-service', 't', 'required', 'tcp-service', true),
   opt('udp-service', 'u', 'required', 'udp-service', true),
   opt('sctp-service', undefined, 'required', 'sctp-service', false),
@@ -137,8 +137,8 @@ export const ARGV_OPTIONS: readonly ArgvOption[] = [
   opt('l-threshold', 'y', 'required', 'l-threshold', true),
   opt('numeric', 'n', 'none', 'numeric', true),
   opt('connection', 'c', 'none', 'connection', true),
-  opt('mcast-interface', undefined, 'required', 'mcast-interface', false),
-  opt('syncid', undefined, 'required', 'syncid', false),
+  opt('mcast-interface', undefined, 'required', 'mcast-interface', true),
+  opt('syncid', undefined, 'required', 'syncid', true),
   opt('timeout', undefined, 'none', 'timeout', true),
   opt('daemon', undefined, 'none', 'daemon', true),
   opt('stats', undefined, 'none', 'stats', true),
@@ -152,10 +152,10 @@ export const ARGV_OPTIONS: readonly ArgvOption[] = [
   opt('ops', 'o', 'none', 'ops', false),
   opt('pe', undefined, 'required', 'pe', false),
   opt('sched-flags', 'b', 'required', 'sched-flags', true),
-  opt('mcast-group', undefined, 'required', 'mcast-group', false),
-  opt('mcast-port', undefined, 'required', 'mcast-port', false),
-  opt('mcast-ttl', undefined, 'required', 'mcast-ttl', false),
-  opt('sync-maxlen', undefined, 'required', 'sync-maxlen', false),
+  opt('mcast-group', undefined, 'required', 'mcast-group', true),
+  opt('mcast-port', undefined, 'required', 'mcast-port', true),
+  opt('mcast-ttl', undefined, 'required', 'mcast-ttl', true),
+  opt('sync-maxlen', undefined, 'required', 'sync-maxlen', true),
   opt('tun-info', undefined, 'none', 'tun-info', false),
   opt('tun-type', undefined, 'required', 'tun-type', false),
   opt('tun-port', undefined, 'required', 'tun-port', false),
@@ -167,6 +167,8 @@ export const ARGV_OPTIONS: readonly ArgvOption[] = [
   cmd('del-fwmark-match', undefined, 'del-fwmark-match', true, 'required'),
   // xvs's own: the FULLNAT forwarding method (not in ipvsadm; a forwarding-method option like -g/-i/-m).
   opt('fullnat', undefined, 'none', 'fullnat', true),
+  // xvs's own: a unicast sync peer ADDR[:PORT] (repeatable) for --start-daemon, instead of the multicast group.
+  opt('sync-peer', undefined, 'required', 'sync-peer', true),
 ];
 
 /** How an option is named in messages: "--weight (-w)". */

@@ -63,7 +63,7 @@ export interface Invocation {
   dest: DestState;
   format: ListFormat;
   timeouts: { tcp: number; tcpfin: number; udp: number };
-  daemon: { state: 'master' | 'backup' | undefined; mcastIfn: string; syncid: number; mcastGroup: string; mcastPort: number; mcastTtl: number; syncMaxlen: number };
+  daemon: { state: 'master' | 'backup' | undefined; mcastIfn: string; syncid: number; mcastGroup: string; mcastPort: number; mcastTtl: number; syncMaxlen: number; peers: string[] };
 }
 
 export type ParseResult =
@@ -155,6 +155,37 @@ function numberOption(inv: Invocation, name: OptionName, arg: string, min: numbe
   const n = stringToNumber(arg, min, max);
   if (n === -1) throw fail(`illegal ${what} specified`);
   return n;
+}
+
+/** ipvsadm.c DEF_MCAST_IFN: the interface a sync daemon uses when --mcast-interface is not given. */
+const DEF_MCAST_IFN = 'eth0';
+/** SyncDaemonSpec.peers' bound. */
+const MAX_SYNC_PEERS = 64;
+
+/**
+ * xvs's --sync-peer ADDR[:PORT] (IPv6: ADDR or [ADDR]:PORT) → canonical text in the same shape; the port,
+ * when given, is 1..65535 (without one the daemon's --mcast-port applies).
+ */
+export function parseSyncPeer(text: string): string {
+  const bad = (): CliExit => fail(`illegal sync-peer \`${text}' specified (want ADDR[:PORT], [ADDR]:PORT for IPv6)`);
+  const bracketed = /^\[([^\]]+)\](?::(\d{1,5}))?$/.exec(text);
+  if (bracketed) {
+    const v6 = inetPton6(bracketed[1]);
+    if (!v6) throw bad();
+    if (bracketed[2] === undefined) return ntop6(v6);
+    const port = Number(bracketed[2]);
+    if (port < 1 || port > 65535) throw bad();
+    return `[${ntop6(v6)}]:${port}`;
+  }
+  const v6 = inetPton6(text);
+  if (v6) return ntop6(v6);
+  const m = /^([0-9.]+)(?::(\d{1,5}))?$/.exec(text);
+  const v4 = m ? inetPton4(m[1]) : undefined;
+  if (!m || v4 === undefined) throw bad();
+  if (m[2] === undefined) return ntoa4(v4);
+  const port = Number(m[2]);
+  if (port < 1 || port > 65535) throw bad();
+  return `${ntoa4(v4)}:${port}`;
 }
 
 type Handler = (inv: Invocation, arg: string | undefined, ctx: ParseContext) => void | Promise<void>;
@@ -286,6 +317,12 @@ const HANDLERS: Record<HandlerName, Handler> = {
   'tun-nocsum': flagHandler('tun-nocsum'),
   'tun-csum': flagHandler('tun-csum'),
   'tun-remcsum': flagHandler('tun-remcsum'),
+  'sync-peer': (inv, arg) => {
+    const peer = parseSyncPeer(arg as string);
+    if (inv.daemon.peers.includes(peer)) throw fail(`duplicate sync-peer \`${arg}'`);
+    if (inv.daemon.peers.length === MAX_SYNC_PEERS) throw fail(`too many sync-peer options (at most ${MAX_SYNC_PEERS})`);
+    inv.daemon.peers.push(peer);
+  },
 };
 
 /** ipvsadm.c parse_sched_flags: comma-separated names; sh-* and mh-* need their scheduler. */
@@ -348,7 +385,12 @@ function checkInvocation(inv: Invocation): void {
     if (svc.onePacket && !svc.fwmark && svc.protocol !== 'udp') throw fail('One-Packet Scheduling is only for UDP virtual services');
     if (svc.scheduler === '') svc.scheduler = DEFAULT_SCHEDULER;
   }
-  if (inv.command === 'start-daemon' && inv.daemon.mcastIfn === '') inv.daemon.mcastIfn = 'eth0';
+  if (inv.command === 'start-daemon' && inv.daemon.mcastIfn === '') inv.daemon.mcastIfn = DEF_MCAST_IFN;
+  // xvs's --sync-peer: after ipvsadm's own checks, in the same words.
+  if (inv.daemon.peers.length > 0) {
+    if (inv.command !== 'start-daemon') throw fail(`Illegal 'sync-peer' option with the '${inv.command}' command`);
+    if (options.has('mcast-group')) throw fail("The option 'sync-peer' conflicts with the 'mcast-group' option in the 'start-daemon' command");
+  }
   if (inv.command === 'add-server' || inv.command === 'edit-server') {
     // DR and TUN cannot map ports: the real server's port is the service's.
     if (!svc.fwmark && (dest.fwd === 'tunnel' || dest.fwd === 'route')) dest.port = svc.port;
@@ -382,7 +424,7 @@ function newInvocation(command: CommandName, commandOption: ArgvOption | undefin
     dest: { family: 0, addr: '0.0.0.0', port: 0, fwd: 'route', weight: 1, uThreshold: 0, lThreshold: 0, tunType: 'ipip', tunPort: 0 },
     format: { ...DEFAULT_LIST_FORMAT },
     timeouts: { tcp: 0, tcpfin: 0, udp: 0 },
-    daemon: { state: undefined, mcastIfn: '', syncid: 0, mcastGroup: '', mcastPort: 0, mcastTtl: 0, syncMaxlen: 0 },
+    daemon: { state: undefined, mcastIfn: '', syncid: 0, mcastGroup: '', mcastPort: 0, mcastTtl: 0, syncMaxlen: 0, peers: [] },
   };
 }
 
@@ -433,7 +475,7 @@ export type Plan =
   /** -L -c: the connection table; -L --timeout: the timeouts. */
   | { kind: 'list-conns'; format: ListFormat }
   | { kind: 'timeout' }
-  /** -L --daemon: list_daemon; xvs runs no sync daemon (--start-daemon is not implemented), so nothing. */
+  /** -L --daemon: list_daemon over the daemon's sync daemons (list-sync). */
   | { kind: 'daemon' }
   /** -A/-E naming no IPVS scheduler: the kernel's answer depends on whether the service exists. */
   | { kind: 'unknown-scheduler'; op: 'add-service' | 'edit-service'; key: ServiceKey; scheduler: string };
@@ -482,6 +524,17 @@ export function planInvocation(inv: Invocation): Plan {
     return { kind: 'command', command: checked({ op: inv.command, key: serviceKey(svc), match: inv.match }) };
   }
   if (inv.command === 'restore') return { kind: 'restore' };
+  if (inv.command === 'start-daemon') {
+    // ipvs_start_daemon sends maxlen/port/ttl/group only when given (0 = the kernel's default).
+    const d = inv.daemon;
+    const spec = {
+      role: d.state, mcastInterface: d.mcastIfn, syncId: d.syncid, maxLen: d.syncMaxlen,
+      ...(d.mcastGroup ? { group: d.mcastGroup } : {}), ...(d.mcastPort ? { port: d.mcastPort } : {}),
+      ...(d.mcastTtl ? { ttl: d.mcastTtl } : {}), ...(d.peers.length ? { peers: d.peers } : {}),
+    };
+    return { kind: 'command', command: checked({ op: 'start-sync', spec }) };
+  }
+  if (inv.command === 'stop-daemon') return { kind: 'command', command: checked({ op: 'stop-sync', role: inv.daemon.state }) };
   // ipvsadm --set: ipvs_set_timeout (0 keeps a value).
   if (inv.command === 'set') return { kind: 'command', command: checked({ op: 'set-timeouts', timeouts: inv.timeouts }) };
   switch (op) {

@@ -41,6 +41,10 @@ export async function parseRestore(text: string, ctx: ParseContext): Promise<Res
       // restore_table: a -R inside the input would loop, ipvsadm answers with its usage hint.
       if (inv.command === 'restore') throw tryHelp(ctx.program);
       const plan = planInvocation(inv);
+      // The sync daemons are not part of the table the batch replaces (ipvsadm would start one mid-restore).
+      if (plan.kind === 'command' && (plan.command.op === 'start-sync' || plan.command.op === 'stop-sync')) {
+        throw new CliExit(`--${inv.command} cannot be restored (-R changes the table as one batch); run it on its own\n`, EXIT_FAIL);
+      }
       if (plan.kind === 'command') {
         const single = SingleCommand.safeParse(plan.command);
         if (!single.success) throw new CliExit(`the ${plan.command.op} command cannot be restored\n`, EXIT_FAIL);

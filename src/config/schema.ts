@@ -4,6 +4,7 @@ import { z } from 'zod';
 import { ForwardMethod, FwmarkMatch, IpAddress, Port, Protocol, SchedulerName, Weight, serviceId, destId } from '../model/service.js';
 import { XvsError } from '../model/errors.js';
 import { HealthConfig, SorryServer, type ServiceHealth } from '../health/schema.js';
+import { SyncDaemonSpec } from '../sync/types.js';
 
 export const ConfigDest = z.object({
   addr: IpAddress,
@@ -46,6 +47,23 @@ export const serviceHealthOf = (s: ConfigService): ServiceHealth => ({
   sorryServer: s.sorryServer,
 });
 
+/**
+ * Connection sync between two directors (xvsadm --start-daemon in the file): the daemons to run, at most
+ * one master and one backup, and the file holding the shared key that authenticates the messages.
+ */
+export const ConfigSync = z.object({
+  /** A file with the shared key that authenticates sync messages (also: xvsd --sync-key-file, XVS_SYNC_KEY; README). */
+  keyFile: z.string().min(1).optional(),
+  daemons: z.array(SyncDaemonSpec.strict()).max(2).default([]),
+}).strict().superRefine((sync, ctx) => {
+  const seen = new Map<string, number>();
+  sync.daemons.forEach((d, i) => {
+    if (seen.has(d.role)) ctx.addIssue({ code: 'custom', path: ['daemons', i, 'role'], message: `a second ${d.role} sync daemon (also daemons[${seen.get(d.role)}]); at most one master and one backup` });
+    seen.set(d.role, i);
+  });
+});
+export type ConfigSync = z.infer<typeof ConfigSync>;
+
 export const Config = z.object({
   /** Interfaces to attach to at start (xvsd --iface wins); a reload does not re-attach. */
   interfaces: z.array(z.string().min(1).max(15)).optional(),
@@ -55,6 +73,8 @@ export const Config = z.object({
   services: z.array(ConfigService).default([]),
   /** ipvsadm --set tcp tcpfin udp (seconds; 0 leaves that one unchanged). */
   timeouts: z.object({ tcp: z.number().int().min(0), tcpfin: z.number().int().min(0), udp: z.number().int().min(0) }).strict().optional(),
+  /** Connection sync daemons (HA, see README "Two directors with keepalived"). */
+  sync: ConfigSync.optional(),
 }).strict().superRefine((cfg, ctx) => {
   if (cfg.rules !== undefined && cfg.services.length > 0) {
     ctx.addIssue({ code: 'custom', path: ['rules'], message: 'give either rules or services, not both' });

@@ -25,6 +25,15 @@ export class IdAllocator {
     return null;
   }
 
+  /** Marks a given id used (adopting a previous daemon's table); false if it already was. */
+  take(id: number): boolean {
+    if (id < 0 || id >= this.capacity || this.used[id]) return false;
+    this.used[id] = 1;
+    this.count++;
+    this.next = (id + 1) % this.capacity;
+    return true;
+  }
+
   free(id: number): void {
     if (this.used[id]) {
       this.used[id] = 0;

@@ -20,6 +20,9 @@ import { defaultContext, type SchedContext } from '../sched/context.js';
 import { schedTable } from '../sched/tables.js';
 import type { SchedDest } from '../sched/types.js';
 import { IdAllocator } from './ids.js';
+import { LocalityTimer, flushLocality, purgeLocalityDest } from './lblc.js';
+import { SCHED_KIND } from '../datapath/abi.js';
+import { DEFAULT_EXPIRATION_S } from '../sched/context.js';
 
 export interface TableLimits {
   maxServices: number;
@@ -62,6 +65,25 @@ interface SvcState {
   ctx: SchedContext;
   /** The data path holds a hash scheduler table for this service (sh, dh, mh). */
   hasTable?: boolean;
+  /** lblc/lblcr: the cache-expiry timer (src/control/lblc.ts); what was last written to the data path. */
+  locality?: LocalityTimer;
+  localitySent?: { tab: string; dsched: Map<number, string> };
+}
+
+/** Schedulers whose data path is the locality cache of bpf/include/xvs_lblc.h. */
+const LOCALITY_SCHEDULERS: readonly string[] = ['lblc', 'lblcr'];
+
+/** ServiceTable.snapshot(): what a restarted xvsd adopts (JSON-safe: counters as decimal strings). */
+export interface TableSnapshot {
+  timeouts: Timeouts;
+  services: {
+    spec: ServiceSpec;
+    id: number;
+    baseline: Record<keyof Stats, string>;
+    laddrs: string[];
+    matches: FwmarkMatch[];
+    dests: { spec: DestSpec; id: number; baseline: Record<keyof Stats, string>; health?: DestHealth; sorry?: true }[];
+  }[];
 }
 
 /** One service's FULLNAT local addresses, as listed. */
@@ -83,6 +105,12 @@ export class ServiceTable {
   private readonly refillPending = new Set<SvcState>();
   private readonly svcIds: IdAllocator;
   private readonly destIds: IdAllocator;
+  /** sysctl lblc_expiration / lblcr_expiration (seconds): how long an unused cache entry lives (lblc,
+   * lblcr) and how long an lblcr set stays unchanged before it loses its most loaded member. */
+  lblcExpirationS = DEFAULT_EXPIRATION_S;
+  lblcrExpirationS = DEFAULT_EXPIRATION_S;
+  /** While adopt() replays a previous xvsd's table: the ids its services and dests had. */
+  private adopting: { svc: Map<string, number>; dest: Map<string, number> } | null = null;
 
   constructor(private readonly dp: Datapath, private readonly limits: TableLimits) {
     this.svcIds = new IdAllocator(limits.maxServices);
@@ -109,6 +137,7 @@ export class ServiceTable {
       case 'add-fwmark-match': return this.addFwmarkMatch(cmd.key, cmd.match);
       case 'del-fwmark-match': return this.deleteFwmarkMatch(cmd.key, cmd.match);
       case 'apply-config':
+      case 'shutdown':
       case 'reload': throw new XvsError('EINVAL', `${cmd.op} is answered by the daemon`);
       case 'set-sorry-server':
         return this.setSorryServer(cmd.key, cmd.server && { ...cmd.server, weight: 1, uThreshold: 0, lThreshold: 0 });
@@ -116,6 +145,7 @@ export class ServiceTable {
       case 'set-timeouts': return this.setTimeouts(cmd.timeouts);
       case 'get-timeouts': return { ...this.timeouts };
       case 'list-conns': return this.listConns(monotonicNs());
+      case 'start-sync': case 'stop-sync': case 'list-sync': throw new XvsError('EINVAL', `${cmd.op} is answered by the daemon's sync manager`);
     }
   }
 
@@ -143,13 +173,16 @@ export class ServiceTable {
     if (this.claims.has(sid)) throw new XvsError('EEXIST', `${sid} is matched by fwmark service ${this.claims.get(sid)}`);
     if (!spec.fwmark && this.keysInUse() >= this.limits.maxServices) throw new XvsError('ENOMEM', 'the service table is full');
     ServiceTable.checkScheduler(spec);
-    const id = this.svcIds.alloc();
+    const id = this.adopting ? this.adoptId('svc', sid) : this.svcIds.alloc();
     if (id === null) throw new XvsError('ENOMEM', 'the service table is full');
-    this.dp.resetRing(id);
-    this.dp.zeroSvcStats(id);
+    if (!this.adopting) {
+      this.dp.resetRing(id);
+      this.dp.zeroSvcStats(id);
+    }
     const ctx = { ...defaultContext(), flags: spec.schedFlags ?? 0 };
     const svc: SvcState = { spec: { ...spec }, id, dests: [], ring: undefined as unknown as DecisionRing, baseline: zeroStats(), ctx };
-    svc.ring = new DecisionRing(this.dp.ring(id), createScheduler(spec.scheduler, [], { simulate: true, ctx }), () => svc.dests.map((d) => d.sched));
+    svc.ring = new DecisionRing(this.dp.ring(id), ServiceTable.ringScheduler(spec.scheduler, [], ctx), () => svc.dests.map((d) => d.sched));
+    if (LOCALITY_SCHEDULERS.includes(spec.scheduler)) svc.locality = new LocalityTimer(monotonicNs());
     this.refill(svc);
     this.dp.setPersist(id, spec.persistent ? { timeoutS: spec.persistent, mask: persistMask(spec) } : null);
     // A fwmark service has no key of its own in the data path: its match entries point at its id.
@@ -165,7 +198,11 @@ export class ServiceTable {
     const wasPersistent = svc.spec.persistent !== 0;
     if (spec.scheduler !== svc.spec.scheduler) {
       // ip_vs_edit_service: the old scheduler is unbound and the new one initialised on the current list.
-      svc.ring.replaceScheduler(createScheduler(spec.scheduler, svc.dests.map((d) => d.sched), { simulate: true, ctx: svc.ctx }));
+      svc.ring.replaceScheduler(ServiceTable.ringScheduler(spec.scheduler, svc.dests.map((d) => d.sched), svc.ctx));
+      // lblc/lblcr: done_service flushes the old cache, init_service starts an empty one and its timer.
+      if (svc.locality) flushLocality(this.dp, svc.id);
+      svc.locality = LOCALITY_SCHEDULERS.includes(spec.scheduler) ? new LocalityTimer(monotonicNs()) : undefined;
+      svc.localitySent = undefined;
     }
     svc.spec = { ...spec };
     this.refill(svc);
@@ -181,6 +218,7 @@ export class ServiceTable {
     else this.dp.deleteService(svc.spec);
     if (svc.laddrs?.length) this.dp.setLaddrs(svc.id, { addrs: [], portMin: 0, portMax: 0 });
     if (svc.hasTable) this.dp.setSchedTable(svc.id, null);
+    if (svc.locality) flushLocality(this.dp, svc.id);
     if (svc.spec.persistent) {
       // Its templates go with it (the id will be reused; the kernel's would only pin the dead service).
       this.dp.setPersist(svc.id, null);
@@ -313,11 +351,13 @@ export class ServiceTable {
       this.releaseDest(d);
     }
     if (!server) return;
-    const id = this.destIds.alloc();
+    const id = this.adopting ? this.adoptId('dest', `${serviceId(svc.spec)}|sorry`) : this.destIds.alloc();
     if (id === null) throw new XvsError('ENOMEM', 'the destination table is full');
-    this.dp.zeroDestStats(id);
-    const stale = this.dp.destCounts(id);
-    this.dp.adjustDestCounts(id, -stale.active, -stale.inactive);
+    if (!this.adopting) {
+      this.dp.zeroDestStats(id);
+      const stale = this.dp.destCounts(id);
+      this.dp.adjustDestCounts(id, -stale.active, -stale.inactive);
+    }
     const d: DestState = {
       spec: { ...server, weight: 1 }, id, baseline: zeroStats(), sorry: true,
       sched: { id, weight: 0, overloaded: false, addr: server.addr, port: server.port, lastWeight: 0 },
@@ -380,12 +420,14 @@ export class ServiceTable {
     const svc = this.get(key, 'ESRCH');
     if (this.findDest(svc, dest) >= 0) throw new XvsError('EEXIST', `destination ${destId(dest)} already exists`);
     ServiceTable.checkDest(svc, dest);
-    const id = this.destIds.alloc();
+    const id = this.adopting ? this.adoptId('dest', `${serviceId(svc.spec)}|${destId(dest)}`) : this.destIds.alloc();
     if (id === null) throw new XvsError('ENOMEM', 'the destination table is full');
-    // A reused slot starts from zero: counters and live counts of its previous occupant are gone.
-    this.dp.zeroDestStats(id);
-    const stale = this.dp.destCounts(id);
-    this.dp.adjustDestCounts(id, -stale.active, -stale.inactive);
+    if (!this.adopting) {
+      // A reused slot starts from zero: counters and live counts of its previous occupant are gone.
+      this.dp.zeroDestStats(id);
+      const stale = this.dp.destCounts(id);
+      this.dp.adjustDestCounts(id, -stale.active, -stale.inactive);
+    }
     this.dp.putDest(id, { addr: dest.addr, port: dest.port, fwd: dest.fwd, svcId: svc.id, available: true });
     const d: DestState = {
       spec: { ...dest }, id, baseline: zeroStats(),
@@ -430,6 +472,8 @@ export class ServiceTable {
     svc.dests.splice(i, 1);
     svc.ring.scheduler.onDelete(svc.dests.map((x) => x.sched), d.sched, i);
     this.refill(svc);
+    if (svc.locality) purgeLocalityDest(this.dp, svc.id, d.id);
+    svc.localitySent?.dsched.delete(d.id);
     this.releaseDest(d);
     this.reweigh(svc);
   }
@@ -460,11 +504,59 @@ export class ServiceTable {
       if (this.syncCounts(svc, false)) this.syncSchedTable(svc);
       produced += svc.ring.refill();
     }
+    this.expireLocality(monotonicNs());
     return produced;
+  }
+
+  /**
+   * The ring a service's decisions come from: its scheduler's sequence, or for lblc/lblcr (whose cache
+   * the data path keeps) wlc's: __ip_vs_lblc_schedule() and __ip_vs_lblcr_schedule() are wlc's rule.
+   */
+  private static ringScheduler(name: ServiceSpec['scheduler'], dests: readonly SchedDest[], ctx: SchedContext) {
+    return createScheduler(LOCALITY_SCHEDULERS.includes(name) ? 'wlc' : name, dests, { simulate: true, ctx });
+  }
+
+  /** Runs the lblc/lblcr services' expiry timers whose deadlines have passed (src/control/lblc.ts). */
+  expireLocality(nowNs: bigint): number {
+    let entries: ReturnType<Datapath['localityEntries']> | null = null;
+    let removed = 0;
+    for (const svc of this.services.values()) {
+      if (!svc.locality || svc.locality.deadline > nowNs) continue;
+      entries ??= this.dp.localityEntries();
+      const mine = entries.filter((e) => e.svcId === svc.id);
+      const exp = svc.spec.scheduler === 'lblcr' ? this.lblcrExpirationS : this.lblcExpirationS;
+      for (const e of svc.locality.run(nowNs, mine, exp)) if (this.dp.deleteLocality(e.key)) removed++;
+    }
+    return removed;
+  }
+
+  /**
+   * lblc/lblcr's side of the data path: the service's dest list (is_overloaded() walks it) and lblcr's
+   * expiration in its table, each dest's weight and OVERLOAD flag in xvs_dsched — written when changed.
+   */
+  private syncLocality(svc: SvcState): void {
+    const sent = (svc.localitySent ??= { tab: '', dsched: new Map() });
+    const ids = svc.dests.map((d) => d.id);
+    const param = svc.spec.scheduler === 'lblcr' ? this.lblcrExpirationS : 0;
+    const sig = `${svc.spec.scheduler} ${param} ${ids.join(',')}`;
+    for (const d of svc.dests) {
+      const v = `${d.sched.weight} ${d.sched.overloaded}`;
+      if (sent.dsched.get(d.id) === v) continue;
+      this.dp.setDestSched(d.id, d.sched.weight, d.sched.overloaded);
+      sent.dsched.set(d.id, v);
+    }
+    if (sent.tab === sig && svc.hasTable) return;
+    this.dp.setSchedTable(svc.id, { kind: SCHED_KIND[svc.spec.scheduler as 'lblc' | 'lblcr'], flags: 0, slots: Uint32Array.from(ids), param });
+    svc.hasTable = true;
+    sent.tab = sig;
   }
 
   /** Writes the hash scheduler's table for the data path (or removes one the service no longer needs). */
   private syncSchedTable(svc: SvcState): void {
+    if (svc.locality) {
+      this.syncLocality(svc);
+      return;
+    }
     const tab = schedTable(svc.ring.scheduler, svc.dests.map((d) => d.sched), svc.ctx.flags);
     if (tab) {
       this.dp.setSchedTable(svc.id, tab);
@@ -481,7 +573,7 @@ export class ServiceTable {
    * DecisionRing.resync). Only services whose decisions depend on counts pay for the read.
    */
   private syncCounts(svc: SvcState, force: boolean): boolean {
-    const counting = COUNTING_SCHEDULERS.includes(svc.spec.scheduler);
+    const counting = COUNTING_SCHEDULERS.includes(svc.spec.scheduler) || svc.locality !== undefined;
     if (!counting && !svc.dests.some((d) => d.spec.uThreshold !== 0 || d.sched.overloaded)) return false;
     let moved = force;
     for (const d of svc.dests) {
@@ -656,6 +748,118 @@ export class ServiceTable {
       }
       this.refillPending.clear();
     }
+  }
+
+  private adoptId(kind: 'svc' | 'dest', name: string): number {
+    const id = this.adopting![kind].get(name);
+    const ids = kind === 'svc' ? this.svcIds : this.destIds;
+    if (id === undefined || !ids.take(id)) throw new XvsError('INTERNAL', `the saved table has no usable ${kind} id for ${name}`);
+    return id;
+  }
+
+  /**
+   * The table as a restarted xvsd needs it to adopt the pinned data path (src/daemon/state.ts): every
+   * service and dest with its map id (connections name them), counter baselines and health verdicts.
+   */
+  snapshot(): TableSnapshot {
+    const big = (st: Stats): Record<keyof Stats, string> =>
+      ({ conns: `${st.conns}`, inpkts: `${st.inpkts}`, outpkts: `${st.outpkts}`, inbytes: `${st.inbytes}`, outbytes: `${st.outbytes}` });
+    return {
+      timeouts: { ...this.timeouts },
+      services: [...this.services.values()].map((svc) => ({
+        spec: { ...svc.spec }, id: svc.id, baseline: big(svc.baseline),
+        laddrs: [...(svc.laddrs ?? [])], matches: (svc.matches ?? []).map((m) => ({ ...m })),
+        // Oldest first, as they were added (the kernel's list has the newest at the head).
+        dests: [...svc.dests].reverse().map((d) => ({
+          spec: { ...d.spec }, id: d.id, baseline: big(d.baseline),
+          ...(d.health ? { health: { ...d.health } } : {}), ...(d.sorry ? { sorry: true as const } : {}),
+        })),
+      })),
+    };
+  }
+
+  /**
+   * Rebuilds the table of a previous xvsd over the data path it left pinned: the same ids, no ring
+   * reset, no counter zeroing, so its connections, counters and decisions carry on. Only for an empty
+   * table; all or nothing (a failure leaves the table empty again, the maps untouched but for rewrites
+   * of identical entries).
+   */
+  adopt(snap: TableSnapshot): void {
+    if (this.services.size) throw new XvsError('EINVAL', 'adopt needs an empty table');
+    const svcIds = new Map<string, number>();
+    const destIdsByName = new Map<string, number>();
+    for (const s of snap.services) {
+      svcIds.set(serviceId(s.spec), s.id);
+      for (const d of s.dests) destIdsByName.set(`${serviceId(s.spec)}|${d.sorry ? 'sorry' : destId(d.spec)}`, d.id);
+    }
+    const unbig = (b: Record<keyof Stats, string>): Stats =>
+      ({ conns: BigInt(b.conns), inpkts: BigInt(b.inpkts), outpkts: BigInt(b.outpkts), inbytes: BigInt(b.inbytes), outbytes: BigInt(b.outbytes) });
+    this.adopting = { svc: svcIds, dest: destIdsByName };
+    this.refillMode = 'defer';
+    try {
+      this.timeouts = { ...snap.timeouts };
+      for (const s of snap.services) {
+        this.addService(s.spec);
+        for (const m of s.matches) this.addFwmarkMatch(s.spec, m);
+        for (const a of s.laddrs) this.addLaddr(s.spec, a);
+        for (const d of s.dests) {
+          if (d.sorry) this.setSorryServer(s.spec, d.spec);
+          else this.addDest(s.spec, d.spec);
+        }
+        const svc = this.get(s.spec, 'ESRCH');
+        svc.baseline = unbig(s.baseline);
+        for (const d of s.dests) {
+          const ds = svc.dests.find((x) => x.id === d.id)!;
+          ds.baseline = unbig(d.baseline);
+          if (d.health) ds.health = { ...d.health };
+        }
+      }
+    } catch (e) {
+      this.adopting = null;
+      this.refillMode = 'now';
+      this.refillPending.clear();
+      this.forget();
+      throw e;
+    }
+    this.adopting = null;
+    this.refillMode = 'now';
+    for (const svc of this.services.values()) this.reweigh(svc);
+    for (const svc of this.refillPending) {
+      this.syncCounts(svc, true);
+      svc.ring.refill();
+      this.syncSchedTable(svc);
+    }
+    this.refillPending.clear();
+  }
+
+  /** Drops the in-memory table without touching the data path (a failed adopt). */
+  private forget(): void {
+    for (const svc of this.services.values()) {
+      this.svcIds.free(svc.id);
+      for (const d of svc.dests) this.destIds.free(d.id);
+    }
+    this.services.clear();
+    this.claims.clear();
+  }
+
+  /** Sync master: what a connection's ids stand for (its service's fwmark, its real server). */
+  syncIdentity(svcId: number, destIdN: number): { fwmark: number; daddr: string; dport: number; fwd: DestSpec['fwd'] } | null {
+    for (const svc of this.services.values()) {
+      if (svc.id !== svcId) continue;
+      const d = svc.dests.find((x) => x.id === destIdN);
+      return d ? { fwmark: svc.spec.fwmark ?? 0, daddr: d.spec.addr, dport: d.spec.port, fwd: d.spec.fwd } : null;
+    }
+    return null;
+  }
+
+  /** Sync backup: this director's ids for a synced connection: the service that gets packets for
+   * protocol VIP:vport (its own or a fwmark service's match) and its real server daddr:dport. */
+  syncTarget(c: { protocol: 'tcp' | 'udp'; vaddr: string; vport: number; daddr: string; dport: number }): { svcId: number; destId: number; fwd: DestSpec['fwd'] } | null {
+    const sid = serviceId({ protocol: c.protocol, addr: c.vaddr, port: c.vport });
+    const svc = this.services.get(sid) ?? this.services.get(this.claims.get(sid) ?? '');
+    if (!svc) return null;
+    const d = svc.dests.find((x) => x.spec.addr === c.daddr && x.spec.port === c.dport);
+    return d ? { svcId: svc.id, destId: d.id, fwd: d.spec.fwd } : null;
   }
 
   hasService(key: ServiceKey): boolean {

@@ -98,3 +98,14 @@ export function detach(a: Attachment): void {
   if (a.mode === 'tc') native.tcDetach(a.ifindex, 'ingress', TC_HANDLE, TC_PRIORITY);
   else native.xdpDetach(a.ifindex, a.mode === 'native' ? XDP_FLAGS_DRV_MODE : XDP_FLAGS_SKB_MODE);
 }
+
+/**
+ * Replaces the program of an adopted attachment in place, in the same mode: XDP attach without
+ * UPDATE_IF_NOEXIST and tc attach with BPF_TC_F_REPLACE swap atomically, so no packet meets an
+ * interface without a program.
+ */
+export async function reattach(a: Attachment, progs: { xdp: number; tc: number }, log: Logger): Promise<Attachment> {
+  await tryAttach(a.ifindex, a.mode, progs.xdp, progs.tc);
+  log.info({ iface: a.name, ifindex: a.ifindex, mode: a.mode }, 'program replaced (adopted attachment)');
+  return { name: a.name, ifindex: a.ifindex, mode: a.mode };
+}

@@ -23,13 +23,18 @@ export const MAX_LADDRS = 8;
 export const DEFAULT_LPORT_RANGE = { min: 1024, max: 65535 } as const;
 /** Hash schedulers' tables (struct xvs_sched_tab): kinds, flags, the unavailable-slot bit. */
 export const SCHED_TAB_SLOTS = 4096;
-export const SCHED_KIND = { sh: 1, dh: 2, mh: 3 } as const;
+export const SCHED_KIND = { sh: 1, dh: 2, mh: 3, lblc: 4, lblcr: 5 } as const;
 export const SCHED_F_FALLBACK = 1;
 export const SCHED_F_PORT = 2;
 export const SLOT_UNAVAIL = 0x80000000;
 /** Persistence (struct xvs_persist / xvs_tmpl flags). */
 export const PERSIST_F_ON = 1;
 export const TMPL_F_ASSURED = 1;
+/** Locality schedulers (struct xvs_lblc / xvs_dsched): members per lblcr set, the dest OVERLOAD flag. */
+export const LBLC_SET_MAX = 8;
+export const DSCHED_F_OVERLOAD = 1;
+/** struct xvs_cfg flags: a sync master runs (the data path publishes connection events). */
+export const CFG_F_SYNC = 1;
 
 /** enum xvs_tcp_state, in the kernel's IP_VS_TCP_S_* order; names as ipvsadm -Lnc prints them. */
 export const TCP_STATE_NAMES = [
@@ -47,6 +52,7 @@ export const REASONS = [
   'XVS_R_CONN_NEW', 'XVS_R_CONN_RESCHED', 'XVS_R_PASS_MALFORMED',
   'XVS_R_FWD_REPLY', 'XVS_R_PASS_STALE_REPLY', 'XVS_R_PASS_TTL', 'XVS_R_DROP_NO_LADDR',
   'XVS_R_DROP_LPORT_EXHAUSTED', 'XVS_R_ICMP_TOO_BIG', 'XVS_R_PASS_TOO_BIG', 'XVS_R_FWD_ICMP',
+  'XVS_R_SYNC_LOST',
 ] as const;
 export type ReasonName = (typeof REASONS)[number];
 export const REASON_MAX = REASONS.length;
@@ -83,12 +89,19 @@ export const LAYOUTS = {
   xvs_conn: layout('xvs_conn', [['last_seen_ns', 'u64'], ['created_ns', 'u64'], ['dest_id', 'u32'], ['svc_id', 'u32'], ['state', 'u8'], ['fwd', 'u8'], ['flags', 'u16'], ['pad', 'u32'], ['raddr', 'addr'], ['laddr', 'addr'], ['rport', 'u16be'], ['lport', 'u16be'], ['pad2', 'u32']]),
   xvs_laddr_pool: layout('xvs_laddr_pool', [['count', 'u32'], ['lport_min', 'u16'], ['lport_max', 'u16'], ['addrs', 'pad', 16 * MAX_LADDRS]]),
   xvs_stats: layout('xvs_stats', [['conns', 'u64'], ['inpkts', 'u64'], ['outpkts', 'u64'], ['inbytes', 'u64'], ['outbytes', 'u64']]),
-  xvs_sched_tab: layout('xvs_sched_tab', [['kind', 'u32'], ['flags', 'u32'], ['size', 'u32'], ['pad', 'u32'], ['slot', 'pad', 4 * 4096]]),
+  xvs_sched_tab: layout('xvs_sched_tab', [['kind', 'u32'], ['flags', 'u32'], ['size', 'u32'], ['param', 'u32'], ['slot', 'pad', 4 * 4096]]),
   xvs_persist: layout('xvs_persist', [['mask', 'addr'], ['timeout_s', 'u32'], ['flags', 'u32']]),
   xvs_tmpl_key: layout('xvs_tmpl_key', [['addr', 'addr'], ['svc_id', 'u32'], ['af', 'u8'], ['pad', 'pad', 3]]),
   xvs_tmpl: layout('xvs_tmpl', [['last_seen_ns', 'u64'], ['created_ns', 'u64'], ['dest_id', 'u32'], ['timeout_s', 'u32'], ['flags', 'u32'], ['pad', 'u32']]),
+  xvs_cfg: layout('xvs_cfg', [['flags', 'u32'], ['pad', 'u32']]),
+  xvs_lblc_key: layout('xvs_lblc_key', [['addr', 'addr'], ['svc_id', 'u32'], ['af', 'u8'], ['pad', 'pad', 3]]),
+  xvs_lblc: layout('xvs_lblc', [['lastuse_ns', 'u64'], ['lastmod_ns', 'u64'], ['dest', 'pad', 4 * 8]]),
+  xvs_dsched: layout('xvs_dsched', [['weight', 'u32'], ['flags', 'u32']]),
 } as const;
 export type StructName = keyof typeof LAYOUTS;
+/** struct xvs_sync_ev {struct xvs_conn_key key; struct xvs_conn conn;}: a ring buffer record, so not in
+ * the object's BTF; its halves are checked layouts and the C header asserts the size. */
+export const SYNC_EV_SIZE = 112;
 
 /** Compares each layout with the BTF layout reported by `readBtf`; returns the list of mismatches. */
 export function checkLayouts(readBtf: (struct: string) => StructLayout): string[] {

@@ -1,15 +1,16 @@
 // src/datapath/bpf-datapath.ts — the Datapath over the real BPF object: opens and loads bpf/xvs.o with
 // map sizes set before load, checks the struct layouts against its BTF, maps the mmapable arrays (rings,
 // live dest counts) into this process, and encodes/decodes every map entry through abi.ts.
-import { readFileSync } from 'node:fs';
+import { mkdirSync, readFileSync } from 'node:fs';
+import path from 'node:path';
 import type { BpfObject, MmapRegion } from '../../native/index.js';
 import { native, bpfObjectPath } from './native.js';
 import {
   CONN_F_INACTIVE, DEST_F_AVAILABLE, FWD, LAYOUTS, PROTO_TCP, PROTO_UDP, REASONS, REASON_MAX,
-  RING_SLOTS, SVC_F_ACTIVE, PERSIST_F_ON, TMPL_F_ASSURED, MAX_LADDRS, SCHED_TAB_SLOTS, afOf, checkLayouts, decode, decodeAddr, encode, encodeAddr,
+  RING_SLOTS, SVC_F_ACTIVE, DEST_NONE, DSCHED_F_OVERLOAD, LBLC_SET_MAX, CFG_F_SYNC, SYNC_EV_SIZE, CONN_F_OUTPUT, AF_INET, AF_INET6, PERSIST_F_ON, TMPL_F_ASSURED, MAX_LADDRS, SCHED_TAB_SLOTS, afOf, checkLayouts, decode, decodeAddr, encode, encodeAddr,
   type ReasonName,
 } from './abi.js';
-import type { ConnEntry, Datapath, DestCounts, DestEntry, LaddrPool, PersistParams, SchedTable, TemplateEntry } from './datapath.js';
+import type { ConnEntry, Datapath, DestCounts, DestEntry, InstallConn, LaddrPool, LocalityEntry, PersistParams, SchedTable, SyncDatapath, TemplateEntry } from './datapath.js';
 import type { ServiceKey, Stats } from '../model/service.js';
 import type { RingPort } from '../sched/ring.js';
 import { XvsError } from '../model/errors.js';
@@ -17,7 +18,13 @@ import { XvsError } from '../model/errors.js';
 export interface BpfDatapathOptions {
   objectPath?: string;
   maxConns?: number;
+  /** Pin every map here after load (a bpffs directory; created if missing). */
+  pinDir?: string;
+  /** Reuse the maps pinned in pinDir (a previous xvsd's) instead of creating them: its connections,
+   * counters, rings and templates carry on. Every pinned map must match the object's definition. */
+  adopt?: boolean;
 }
+
 
 const RING_BYTES = LAYOUTS.xvs_ring.size;
 
@@ -59,7 +66,7 @@ class MmapRing implements RingPort {
   }
 }
 
-export class BpfDatapath implements Datapath {
+export class BpfDatapath implements Datapath, SyncDatapath {
   readonly connTableSize: number;
   private readonly fds: Record<string, number> = {};
   private readonly ringsRegion: MmapRegion;
@@ -71,7 +78,7 @@ export class BpfDatapath implements Datapath {
 
   private constructor(readonly object: BpfObject, readonly objectPath: string, maxConns: number) {
     this.connTableSize = maxConns;
-    for (const m of ['xvs_svcs', 'xvs_dests', 'xvs_dcnt', 'xvs_rings', 'xvs_conns', 'xvs_svc_st', 'xvs_dest_st', 'xvs_reasons', 'xvs_txports', 'xvs_rconns', 'xvs_laddrs', 'xvs_sched_tab', 'xvs_persist', 'xvs_tmpls']) {
+    for (const m of ['xvs_svcs', 'xvs_dests', 'xvs_dcnt', 'xvs_rings', 'xvs_conns', 'xvs_svc_st', 'xvs_dest_st', 'xvs_reasons', 'xvs_txports', 'xvs_rconns', 'xvs_laddrs', 'xvs_sched_tab', 'xvs_persist', 'xvs_tmpls', 'xvs_cfg', 'xvs_sync_ring', 'xvs_lblc', 'xvs_dsched']) {
       this.fds[m] = object.mapFd(m);
     }
     this.ringsRegion = new native.MmapRegion(this.fds.xvs_rings);
@@ -94,7 +101,40 @@ export class BpfDatapath implements Datapath {
     try {
       const maxConns = opts.maxConns ?? 262144;
       object.setMaxEntries('xvs_conns', maxConns);
+      const names = object.mapNames().filter((n) => !n.includes('.'));
+      if (opts.adopt) {
+        if (!opts.pinDir) throw new XvsError('INTERNAL', 'adopt needs a pin directory');
+        const problems: string[] = [];
+        for (const name of names) {
+          let fd: number;
+          try {
+            fd = native.objGet(path.join(opts.pinDir, name));
+          } catch (e) {
+            problems.push(`${name}: not pinned (${(e as Error).message})`);
+            continue;
+          }
+          try {
+            const have = native.mapInfo(fd);
+            const want = object.mapDef(name);
+            // The kernel adds BPF_F_RDONLY_PROG (1 << 7) to devmaps by itself; libbpf ignores it too.
+            const flagsOf = (f: number): number => f & ~(1 << 7);
+            const diff = (['type', 'keySize', 'valueSize', 'maxEntries', 'flags'] as const)
+              .filter((k) => (k === 'flags' ? flagsOf(have[k]) !== flagsOf(want[k]) : have[k] !== want[k]));
+            if (diff.length) problems.push(`${name}: ${diff.map((k) => `${k} ${have[k]} pinned, ${want[k]} in this object`).join(', ')}`);
+            else object.reuseMapFd(name, fd);
+          } finally {
+            native.closeFd(fd);
+          }
+        }
+        if (problems.length) {
+          throw new XvsError('EINVAL', `the data path pinned in ${opts.pinDir} does not fit this xvsd's object; refusing to adopt it (it would corrupt its connections):\n  ${problems.join('\n  ')}`);
+        }
+      }
       await object.load();
+      if (opts.pinDir && !opts.adopt) {
+        mkdirSync(opts.pinDir, { recursive: true });
+        for (const name of names) native.objPin(object.mapFd(name), path.join(opts.pinDir, name));
+      }
       return new BpfDatapath(object, objectPath, maxConns);
     } catch (e) {
       object.close();
@@ -222,6 +262,7 @@ export class BpfDatapath implements Datapath {
       lastSeenNs: v.last_seen_ns as bigint, createdNs: v.created_ns as bigint,
       destId: v.dest_id as number, svcId: v.svc_id as number, state: v.state as number,
       inactive: ((v.flags as number) & CONN_F_INACTIVE) !== 0,
+      output: ((v.flags as number) & CONN_F_OUTPUT) !== 0,
     };
   }
 
@@ -302,7 +343,7 @@ export class BpfDatapath implements Datapath {
       return;
     }
     if (table.slots.length > SCHED_TAB_SLOTS) throw new XvsError('INTERNAL', `a scheduler table holds at most ${SCHED_TAB_SLOTS} slots`);
-    const b = encode('xvs_sched_tab', { kind: table.kind, flags: table.flags, size: table.slots.length, pad: 0 });
+    const b = encode('xvs_sched_tab', { kind: table.kind, flags: table.flags, size: table.slots.length, param: table.param ?? 0 });
     const base = LAYOUTS.xvs_sched_tab.fields.find((x) => x.name === 'slot')!.offset;
     b.fill(0xff, base);
     table.slots.forEach((id, i) => b.writeUInt32LE(id >>> 0, base + 4 * i));
@@ -353,6 +394,102 @@ export class BpfDatapath implements Datapath {
 
   deleteTemplate(key: Buffer): boolean {
     return native.mapDelete(this.fds.xvs_tmpls, key);
+  }
+
+  setDestSched(destId: number, weight: number, overloaded: boolean): void {
+    native.mapUpdate(this.fds.xvs_dsched, BpfDatapath.u32(destId), encode('xvs_dsched', { weight, flags: overloaded ? DSCHED_F_OVERLOAD : 0 }));
+  }
+
+  private static decodeLocality(key: Buffer, value: Buffer): LocalityEntry {
+    const k = decode('xvs_lblc_key', key);
+    const v = decode('xvs_lblc', value);
+    const base = LAYOUTS.xvs_lblc.fields.find((x) => x.name === 'dest')!.offset;
+    const dests: number[] = [];
+    for (let i = 0; i < LBLC_SET_MAX; i++) {
+      const id = value.readUInt32LE(base + 4 * i);
+      if (id === DEST_NONE) break;
+      dests.push(id);
+    }
+    return {
+      key: Buffer.from(key), svcId: k.svc_id as number, addr: k.addr as string,
+      lastUseNs: v.lastuse_ns as bigint, lastModNs: v.lastmod_ns as bigint, dests,
+    };
+  }
+
+  localityEntries(): LocalityEntry[] {
+    return this.dump('xvs_lblc', LAYOUTS.xvs_lblc_key.size, LAYOUTS.xvs_lblc.size, BpfDatapath.decodeLocality);
+  }
+
+  updateLocality(key: Buffer, change: { dests?: number[]; lastModNs?: bigint }): boolean {
+    const v = Buffer.alloc(LAYOUTS.xvs_lblc.size);
+    if (!native.mapLookup(this.fds.xvs_lblc, key, v)) return false;
+    if (change.lastModNs !== undefined) v.writeBigUInt64LE(change.lastModNs, 8);
+    if (change.dests) {
+      const base = LAYOUTS.xvs_lblc.fields.find((x) => x.name === 'dest')!.offset;
+      for (let i = 0; i < LBLC_SET_MAX; i++) v.writeUInt32LE(change.dests[i] ?? DEST_NONE, base + 4 * i);
+    }
+    // BPF_EXIST: an entry the data path (LRU) or the expiry dropped meanwhile stays dropped.
+    try {
+      native.mapUpdate(this.fds.xvs_lblc, key, v, 2);
+      return true;
+    } catch (e) {
+      if ((e as NodeJS.ErrnoException).code === 'ENOENT') return false;
+      throw e;
+    }
+  }
+
+  deleteLocality(key: Buffer): boolean {
+    return native.mapDelete(this.fds.xvs_lblc, key);
+  }
+
+  setSyncEvents(on: boolean): void {
+    native.mapUpdate(this.fds.xvs_cfg, BpfDatapath.u32(0), encode('xvs_cfg', { flags: on ? CFG_F_SYNC : 0, pad: 0 }));
+  }
+
+  openSyncEvents(onEvent: (conn: ConnEntry) => void): { consume(): number; close(): void } {
+    const ks = LAYOUTS.xvs_conn_key.size;
+    const rb = new native.RingBuffer(this.fds.xvs_sync_ring, (data: Buffer) => {
+      if (data.length < SYNC_EV_SIZE) return;
+      onEvent(this.decodeConn(Buffer.from(data.subarray(0, ks)), Buffer.from(data.subarray(ks, SYNC_EV_SIZE))));
+    });
+    return { consume: () => rb.consume(), close: () => rb.close() };
+  }
+
+  installConn(c: InstallConn): boolean {
+    const af = c.caddr.includes(':') ? AF_INET6 : AF_INET;
+    const key = encode('xvs_conn_key', {
+      saddr: c.caddr, daddr: c.vaddr, sport: c.cport, dport: c.vport,
+      proto: c.protocol === 'tcp' ? PROTO_TCP : PROTO_UDP, af, pad: 0,
+    });
+    const nat = c.fwd === FWD.masq || c.fwd === FWD.fullnat;
+    const flags = (c.inactive ? CONN_F_INACTIVE : 0) | (c.output ? CONN_F_OUTPUT : 0);
+    const value = encode('xvs_conn', {
+      last_seen_ns: c.lastSeenNs, created_ns: c.createdNs, dest_id: c.destId, svc_id: c.svcId,
+      state: c.state, fwd: c.fwd, flags, pad: 0,
+      raddr: nat ? c.raddr! : '0.0.0.0', laddr: nat ? c.laddr! : '0.0.0.0',
+      rport: nat ? c.rport! : 0, lport: nat ? c.lport! : 0, pad2: 0,
+    });
+    const oldV = Buffer.alloc(LAYOUTS.xvs_conn.size);
+    const had = native.mapLookup(this.fds.xvs_conns, key, oldV);
+    native.mapUpdate(this.fds.xvs_conns, key, value);
+    if (had) {
+      const o = decode('xvs_conn', oldV);
+      const oInactive = ((o.flags as number) & CONN_F_INACTIVE) !== 0;
+      if (o.dest_id !== c.destId || oInactive !== c.inactive) {
+        this.adjustDestCounts(o.dest_id as number, oInactive ? 0 : -1, oInactive ? -1 : 0);
+        this.adjustDestCounts(c.destId, c.inactive ? 0 : 1, c.inactive ? 1 : 0);
+      }
+    } else {
+      this.adjustDestCounts(c.destId, c.inactive ? 0 : 1, c.inactive ? 1 : 0);
+    }
+    if (nat) {
+      const rkey = encode('xvs_conn_key', {
+        saddr: c.raddr!, daddr: c.laddr!, sport: c.rport!, dport: c.lport!,
+        proto: c.protocol === 'tcp' ? PROTO_TCP : PROTO_UDP, af, pad: 0,
+      });
+      native.mapUpdate(this.fds.xvs_rconns, rkey, key);
+    }
+    return !had;
   }
 
   close(): void {

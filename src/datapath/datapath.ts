@@ -27,6 +27,8 @@ export interface ConnEntry {
   svcId: number;
   state: number;
   inactive: boolean;
+  /** NAT/FULLNAT: a reply was seen (XVS_CONN_F_OUTPUT). */
+  output?: boolean;
   /** XVS_FWD_* at creation; the real-server side for NAT/FULLNAT (raddr:rport = RIP:rport,
    * laddr:lport = the source the RS sees: CIP:cport for NAT, LIP:lport for FULLNAT). */
   fwd?: number;
@@ -70,8 +72,24 @@ export interface SchedTable {
   kind: number;
   /** SCHED_F_FALLBACK | SCHED_F_PORT. */
   flags: number;
-  /** dest id, | SLOT_UNAVAIL when it has weight 0 or is overloaded; DEST_NONE for an empty service. */
+  /** dest id, | SLOT_UNAVAIL when it has weight 0 or is overloaded; DEST_NONE for an empty service.
+   * lblc/lblcr: the service's dest ids in the kernel's list order. */
   slots: Uint32Array;
+  /** lblcr: lblcr_expiration in seconds (struct xvs_sched_tab.param); 0 otherwise. */
+  param?: number;
+}
+
+/** One lblc/lblcr cache entry (struct xvs_lblc): a (service, destination address) and its dest (set). */
+export interface LocalityEntry {
+  /** The raw map key, for updates and deletion. */
+  key: Buffer;
+  svcId: number;
+  /** The destination address of the connections it caches. */
+  addr: string;
+  lastUseNs: bigint;
+  lastModNs: bigint;
+  /** Dest ids, newest first (lblc: one). */
+  dests: number[];
 }
 
 export interface DestCounts {
@@ -114,7 +132,49 @@ export interface Datapath {
   /** Rewrites a template's last_seen / ASSURED flag (GC re-arming); false if it is gone. */
   updateTemplate(key: Buffer, change: { lastSeenNs?: bigint; assured?: boolean }): boolean;
   deleteTemplate(key: Buffer): boolean;
+  /** A dest's weight and OVERLOAD flag as the locality schedulers read them (struct xvs_dsched). */
+  setDestSched(destId: number, weight: number, overloaded: boolean): void;
+  /** The lblc/lblcr cache (struct xvs_lblc entries of every service). */
+  localityEntries(): LocalityEntry[];
+  /** Rewrites an entry's dest set (newest first) and/or lastmod; false if it is gone. */
+  updateLocality(key: Buffer, change: { dests?: number[]; lastModNs?: bigint }): boolean;
+  deleteLocality(key: Buffer): boolean;
   close(): void;
+}
+
+/** A connection as the sync backup installs it (src/sync/manager.ts): ids are this director's own. */
+export interface InstallConn {
+  protocol: 'tcp' | 'udp';
+  caddr: string;
+  cport: number;
+  vaddr: string;
+  vport: number;
+  svcId: number;
+  destId: number;
+  /** XVS_FWD_* */
+  fwd: number;
+  state: number;
+  inactive: boolean;
+  /** NAT/FULLNAT: a reply was seen (the two-way TCP table applies). */
+  output: boolean;
+  /** NAT/FULLNAT: the RS side (RIP:rport and CIP:cport / LIP:lport), as ConnEntry. */
+  raddr?: string;
+  rport?: number;
+  laddr?: string;
+  lport?: number;
+  lastSeenNs: bigint;
+  createdNs: bigint;
+}
+
+/** The data path's side of connection sync: events out (master), installs in (backup). */
+export interface SyncDatapath {
+  /** Turns the data path's connection events (xvs_sync_ring) on or off. */
+  setSyncEvents(on: boolean): void;
+  /** Reads connection events; consume() drains what is there (non-blocking) and returns the count. */
+  openSyncEvents(onEvent: (conn: ConnEntry) => void): { consume(): number; close(): void };
+  /** Writes a connection (and its reverse entry) with the counting a new or changed entry needs;
+   * returns whether it was new. */
+  installConn(c: InstallConn): boolean;
 }
 
 /** CLOCK_MONOTONIC in ns, the clock bpf_ktime_get_ns() uses. */

@@ -1,9 +1,9 @@
 // src/datapath/fake-datapath.ts — an in-memory Datapath for control-plane unit tests (no root, no BPF).
 // Rings are real ArrayBuffer-backed rings; `consume()` plays the data path taking decisions.
-import type { ConnEntry, Datapath, DestCounts, DestEntry, LaddrPool, PersistParams, SchedTable, TemplateEntry } from './datapath.js';
+import type { ConnEntry, Datapath, DestCounts, DestEntry, LaddrPool, LocalityEntry, PersistParams, SchedTable, TemplateEntry } from './datapath.js';
 import { serviceId, zeroStats, type ServiceKey, type Stats } from '../model/service.js';
 import type { RingPort } from '../sched/ring.js';
-import { REASONS, RING_MASK, type ReasonName } from './abi.js';
+import { LBLC_SET_MAX, REASONS, RING_MASK, type ReasonName } from './abi.js';
 
 class MemRing implements RingPort {
   consIdx = 0n;
@@ -80,5 +80,18 @@ export class FakeDatapath implements Datapath {
     return true;
   }
   deleteTemplate(key: Buffer): boolean { return this.tmplTable.delete(key.toString('hex')); }
+  readonly dsched = new Map<number, { weight: number; overloaded: boolean }>();
+  setDestSched(destId: number, weight: number, overloaded: boolean): void { this.dsched.set(destId, { weight, overloaded }); }
+  /** struct xvs_lblc entries by hex key (src/datapath/fake-locality.ts plays the data path's side). */
+  readonly lblcTable = new Map<string, LocalityEntry>();
+  localityEntries(): LocalityEntry[] { return [...this.lblcTable.values()].map((e) => ({ ...e, dests: [...e.dests] })); }
+  updateLocality(key: Buffer, change: { dests?: number[]; lastModNs?: bigint }): boolean {
+    const e = this.lblcTable.get(key.toString('hex'));
+    if (!e) return false;
+    if (change.dests) e.dests = change.dests.slice(0, LBLC_SET_MAX);
+    if (change.lastModNs !== undefined) e.lastModNs = change.lastModNs;
+    return true;
+  }
+  deleteLocality(key: Buffer): boolean { return this.lblcTable.delete(key.toString('hex')); }
   close(): void {}
 }

@@ -13,6 +13,7 @@ import {
 import { buildDrLab, type DrLab } from './topology.js';
 import { missingBuild, parseDestRows, startXvsd, waitXvsdReady, xvsadm, xvsControl, xvsdInfo } from './xvs.js';
 import { startHttpServer } from './http-server.js';
+import { runHaDemo } from './ha-demo.js';
 import { prettyLine } from '../log/logger.js';
 import { waitFor } from '../netns/index.js';
 
@@ -23,6 +24,8 @@ const USAGE = `Usage: npm run lab -- [options]      (node dist/src/lab/main.js [
   --weights W1,W2      weights of web1 and web2 (default 1,1)
   --requests N         curl requests from the client (default 10, at most 1000)
   --attach MODE        xvsd attach mode: auto|native|generic|tc (default native)
+  --ha                 instead: two directors with keepalived and connection sync; the master crashes
+                       during long transfers, the backup takes over, every transfer completes
   --health             then health-check the web servers: stop web2's nginx, watch xvs take it out
                        of the pool and put it back when it starts again
   --keep               leave the lab running and print how to enter and remove it
@@ -45,6 +48,7 @@ const LabOptions = z.object({
   attach: z.enum(['auto', 'native', 'generic', 'tc']).default('native'),
   keep: z.boolean().default(false),
   health: z.boolean().default(false),
+  ha: z.boolean().default(false),
   down: z.boolean().default(false),
   verbose: z.boolean().default(false),
   prefix: z.string().regex(/^[a-z][a-z0-9_-]{0,7}$/, 'a letter, then up to 7 of [a-z0-9_-]').default(LAB_PREFIX),
@@ -62,7 +66,7 @@ function parseLabArgs(argv: string[]): LabOptions {
     options: {
       sched: { type: 'string' }, weights: { type: 'string' }, requests: { type: 'string' },
       attach: { type: 'string' }, keep: { type: 'boolean' }, down: { type: 'boolean' }, health: { type: 'boolean' },
-      verbose: { type: 'boolean', short: 'v' }, prefix: { type: 'string' }, help: { type: 'boolean', short: 'h' },
+      ha: { type: 'boolean' }, verbose: { type: 'boolean', short: 'v' }, prefix: { type: 'string' }, help: { type: 'boolean', short: 'h' },
     },
     strict: true,
     allowPositionals: false,
@@ -80,7 +84,7 @@ const logDirOf = (prefix: string): string => path.join(os.tmpdir(), `${prefix}lo
 /** `--down`: everything a kept (or crashed) lab left: namespaces, xvs-rs state, temp dirs. */
 async function labDown(prefix: string): Promise<number> {
   const names = await listNamespaces(prefix);
-  for (const ns of names.filter((n) => /web\d+$/.test(n))) {
+  for (const ns of names.filter((n) => /(web|rs)\d+$/.test(n))) {
     await runIn(ns, binArgv('xvs-rs', ['down']), { allowFail: true });
   }
   const removed = await destroyNamespaces(prefix);
@@ -295,6 +299,14 @@ export async function main(argv: string[]): Promise<number> {
     return 1;
   }
   if (opts.down) return labDown(opts.prefix);
+  if (opts.ha) {
+    const logDir = logDirOf(opts.prefix);
+    await rm(logDir, { recursive: true, force: true });
+    await mkdir(logDir, { recursive: true });
+    const code = await runHaDemo({ prefix: opts.prefix, keep: opts.keep, verbose: opts.verbose, logDir });
+    if (!opts.keep) await rm(logDir, { recursive: true, force: true });
+    return code;
+  }
   return runLab(opts);
 }
 

@@ -1,7 +1,9 @@
 // src/lab/xvs.ts — driving xvs inside a namespace the way an operator would: start xvsd, wait for its
 // control socket, run xvsadm and xvs-rs, read the daemon's info (reason counters). Shared by the lab,
 // the e2e tests and the benchmarks.
-import { existsSync } from 'node:fs';
+import { existsSync, mkdirSync } from 'node:fs';
+import { execFileSync } from 'node:child_process';
+import { PIN_ROOT, isBpffs } from '../datapath/pin.js';
 import path from 'node:path';
 import { binArgv, nodeArgv, repoRoot, waitFor, type ExecOptions, type ExecResult, type Netns, type NsProcess, type SpawnOptions } from '../netns/index.js';
 
@@ -50,8 +52,19 @@ export async function startTestXvsd(t: TestLike, ns: Netns, args: readonly strin
   return daemon;
 }
 
+/**
+ * The bpffs xvsd pins on, mounted in this (the host's) mount namespace: an xvsd under `ip netns exec`
+ * would otherwise mount one that dies with it, and a restarted xvsd could adopt nothing.
+ */
+export function ensureHostBpffs(): void {
+  if (isBpffs(PIN_ROOT)) return;
+  mkdirSync(PIN_ROOT, { recursive: true });
+  execFileSync('mount', ['-t', 'bpf', 'bpf', PIN_ROOT]);
+}
+
 /** Starts `xvsd ARGS` in `ns`. */
 export function startXvsd(ns: Netns, args: readonly string[] = [], opts: SpawnOptions = {}): NsProcess {
+  ensureHostBpffs();
   return ns.spawn(binArgv('xvsd', args), { label: `xvsd@${ns.label}`, ...opts });
 }
 

@@ -4,6 +4,7 @@
 import { Counter, Gauge, Registry } from 'prom-client';
 import { zeroRates, type DestSpec, type Rates, type ServiceKey, type ServiceView, type Stats } from '../model/service.js';
 import type { DestHealthStatus } from '../health/schema.js';
+import type { SyncStats } from '../sync/types.js';
 
 /** Everything the collectors read; the daemon wires it to the table, datapath and health manager. */
 export interface MetricsSource {
@@ -18,6 +19,8 @@ export interface MetricsSource {
   interfaces(): { name: string; mode: string }[];
   conntrack(): { entries: number; capacity: number; gcDurationSeconds: number; expired: number; gcRuns: number };
   rings(): { refills: number; decisions: number };
+  /** Connection sync daemons (src/sync): engine counters and the backup's installs; absent = none. */
+  sync?(): { daemons: SyncStats[]; installs: { installed: number; updated: number; unknown: number } };
 }
 
 export interface BuildInfo {
@@ -148,6 +151,20 @@ export function registerMetrics(registry: Registry, source: MetricsSource, build
   counter('xvs_conntrack_expired_total', 'Connections expired by the GC.', [], () => [[{}, source.conntrack().expired]]);
   counter('xvs_ring_refills_total', 'Decision ring refills that published new decisions.', [], () => [[{}, source.rings().refills]]);
   counter('xvs_ring_decisions_total', 'Scheduling decisions published into decision rings.', [], () => [[{}, source.rings().decisions]]);
+  // Connection sync (HA).
+  const sync = (f: (d: SyncStats) => number): Row[] => (source.sync?.().daemons ?? []).map((d): Row => [{ role: d.role }, f(d)]);
+  counter('xvs_sync_messages_sent_total', 'Sync messages sent by the master.', ['role'], () => sync((d) => d.messagesSent));
+  counter('xvs_sync_conns_sent_total', 'Connections sent by the master (events and refreshes).', ['role'], () => sync((d) => d.connsSent));
+  gauge('xvs_sync_queue_conns', 'Connections waiting in the master\'s send queue (rate bound, batching).', ['role'], () => sync((d) => d.queued));
+  counter('xvs_sync_queue_dropped_total', 'Connections dropped from a full send queue (the refresh resends them).', ['role'], () => sync((d) => d.queueDropped));
+  counter('xvs_sync_messages_received_total', 'Sync messages accepted by the backup.', ['role'], () => sync((d) => d.messagesReceived));
+  counter('xvs_sync_conns_received_total', 'Connections received by the backup.', ['role'], () => sync((d) => d.connsReceived));
+  counter('xvs_sync_messages_rejected_total', 'Sync messages rejected by the backup, by reason (auth, truncated, malformed, replay, stale, syncid, version).', ['role', 'reason'],
+    () => (source.sync?.().daemons ?? []).flatMap((d) => Object.entries(d.rejected).map(([reason, v]): Row => [{ role: d.role, reason }, v])));
+  gauge('xvs_sync_lag_seconds', 'Master: age of the oldest connection event in the last batch when sent; backup: age of the last accepted message on arrival.', ['role'],
+    () => sync((d) => d.lagSeconds));
+  counter('xvs_sync_installs_total', 'Connections the backup wrote into its table, by result (installed, updated, unknown service or real server).', ['result'],
+    () => Object.entries(source.sync?.().installs ?? {}).map(([result, v]): Row => [{ result }, v]));
   counter('xvs_ring_underflows_total', 'New connections that found their service\'s ring exhausted (should stay 0).', [],
     () => [[{}, n(source.reasons().XVS_R_RING_EXHAUSTED ?? 0n)]]);
 }

@@ -3,6 +3,7 @@
 import { z } from 'zod';
 import { DestKey, DestSpec, FwmarkMatch, IpAddress, ServiceKey, ServiceSpec } from './service.js';
 import { HealthCommands } from '../health/schema.js';
+import { SyncDaemonSpec } from '../sync/types.js';
 
 const SINGLE_COMMANDS = [
   z.object({ op: z.literal('add-service'), service: ServiceSpec }),
@@ -29,6 +30,11 @@ const SINGLE_COMMANDS = [
   z.object({ op: z.literal('set-timeouts'), timeouts: z.object({ tcp: z.number().int().min(0), tcpfin: z.number().int().min(0), udp: z.number().int().min(0) }) }),
   z.object({ op: z.literal('get-timeouts') }),
   z.object({ op: z.literal('list-conns') }),
+  /** ipvsadm --start-daemon master|backup [--mcast-interface IF] [--syncid N] ...; --stop-daemon
+   * master|backup; -L --daemon (list-sync returns SyncDaemonSpec[] in the order master, backup). */
+  z.object({ op: z.literal('start-sync'), spec: SyncDaemonSpec }),
+  z.object({ op: z.literal('stop-sync'), role: z.enum(['master', 'backup']) }),
+  z.object({ op: z.literal('list-sync') }),
 ] as const;
 
 /** Any command but a batch. */
@@ -43,6 +49,9 @@ export const Command = z.discriminatedUnion('op', [
   z.object({ op: z.literal('apply-config'), config: z.unknown() }),
   /** Re-reads xvsd's --config file and applies it (as SIGHUP does). */
   z.object({ op: z.literal('reload') }),
+  /** `xvsd stop [--keep-forwarding]` / `xvsd --takeover`: the daemon exits; with keepForwarding its
+   * programs stay attached and its maps pinned for the next xvsd to adopt. */
+  z.object({ op: z.literal('shutdown'), keepForwarding: z.boolean().default(false) }),
 ]);
 export type Command = z.infer<typeof Command>;
 export type CommandOp = Command['op'];

@@ -13,9 +13,9 @@ export type ForwardMethod = z.infer<typeof ForwardMethod>;
 /** Scheduler ids are exactly ipvsadm's names. */
 export const SchedulerName = z.enum(['rr', 'wrr', 'lc', 'wlc', 'sed', 'nq', 'lblc', 'lblcr', 'dh', 'sh', 'mh', 'fo', 'ovf']);
 export type SchedulerName = z.infer<typeof SchedulerName>;
-/** Schedulers the data path runs (decision rings; bucket tables for sh, dh, mh). lblc and lblcr exist in
- * src/sched/ (xvs-sched-replay runs them) but have no data path map yet. */
-export const IMPLEMENTED_SCHEDULERS: readonly SchedulerName[] = ['rr', 'wrr', 'lc', 'wlc', 'sed', 'nq', 'fo', 'ovf', 'sh', 'dh', 'mh'];
+/** Schedulers the data path runs (decision rings; bucket tables for sh, dh, mh; the locality cache of
+ * bpf/include/xvs_lblc.h for lblc, lblcr). */
+export const IMPLEMENTED_SCHEDULERS: readonly SchedulerName[] = ['rr', 'wrr', 'lc', 'wlc', 'sed', 'nq', 'fo', 'ovf', 'sh', 'dh', 'mh', 'lblc', 'lblcr'];
 
 export const IpAddress = z.string().refine((s) => net.isIP(s) !== 0, { message: 'not an IP address' });
 export const Port = z.number().int().min(0).max(65535);

@@ -10,6 +10,7 @@ import { inNetns, run, runIn, runSyncQuiet, formatArgv, type ExecOptions, type E
 import { checkIfname, isValidPrefix, randomPrefix } from './names.js';
 import { NsProcess, type SpawnOptions } from './process.js';
 import { attachXdpPass, setOffloads, type XdpMode } from './xdp.js';
+import { removeNetnsPins } from '../datapath/pin.js';
 
 export interface TopologyOptions {
   /** Default: a random `xvXXXX-`. A fixed prefix (the lab) must not be in use yet. */
@@ -76,7 +77,10 @@ export async function destroyNamespaces(prefix: string): Promise<string[]> {
       }
     }
   }
-  for (const ns of names) await run(['ip', 'netns', 'del', ns], { allowFail: true });
+  for (const ns of names) {
+    removeNetnsPins(ns);
+    await run(['ip', 'netns', 'del', ns], { allowFail: true });
+  }
   return names;
 }
 
@@ -308,6 +312,7 @@ export class Topology {
       }
     }
     for (const ns of [...this.namespaces.values()].reverse()) {
+      removeNetnsPins(ns.name); // an xvsd stopped with --keep-forwarding or SIGKILL leaves its pins
       this.trace(`# ip netns del ${ns.name}`);
       await run(['ip', 'netns', 'del', ns.name]).catch(note);
     }
@@ -330,7 +335,10 @@ export class Topology {
         /* best effort */
       }
     }
-    for (const ns of this.namespaces.values()) runSyncQuiet(['ip', 'netns', 'del', ns.name]);
+    for (const ns of this.namespaces.values()) {
+      removeNetnsPins(ns.name);
+      runSyncQuiet(['ip', 'netns', 'del', ns.name]);
+    }
     this.namespaces.clear();
     for (const dir of this.tmpDirs) rmSync(dir, { recursive: true, force: true });
   }

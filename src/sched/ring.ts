@@ -18,6 +18,9 @@ export class DecisionRing<S = unknown> {
   private readonly before: S[] = new Array(RING_SLOTS);
   /** Index of the next decision to produce. */
   private next: bigint;
+  /** The first decision this object produced: earlier ones (a previous xvsd's, adopted) have no
+   * remembered scheduler state to rewind to. */
+  private readonly firstOwn: bigint;
 
   constructor(
     private readonly port: RingPort,
@@ -25,6 +28,7 @@ export class DecisionRing<S = unknown> {
     private readonly dests: () => readonly SchedDest[],
   ) {
     this.next = port.prod();
+    this.firstOwn = this.next;
   }
 
   get scheduler(): SequenceScheduler<S> {
@@ -37,9 +41,11 @@ export class DecisionRing<S = unknown> {
    */
   rewind(): void {
     const cons = this.port.cons();
-    if (cons < this.next) {
+    if (cons < this.next && cons >= this.firstOwn) {
       this.sched.restore(this.before[Number(cons & BigInt(RING_MASK))]);
       this.next = cons;
+    } else if (cons < this.next) {
+      this.next = cons; // a previous xvsd's decisions: overwritten from the scheduler's current state
     } else {
       this.next = cons; // exhausted: the data path reused stale slots past `next`; continue from cons
     }

@@ -78,17 +78,18 @@ t.test('daemon errors print ipvsadm\'s ipvs_strerror text and exit 255', async (
 });
 
 t.test('not implemented in xvs yet: exit 1 with a clear message', async (t) => {
-  const sched = await xvsadm(['-A', '-t', '10.0.0.1:80', '-s', 'lblc'], fails('EOPNOTSUPP', 'scheduler lblc is not implemented in xvs yet'));
-  t.same([sched.exit, sched.stderr], [1, 'Scheduler not implemented in xvs yet: lblc\n']);
-  t.equal((sched.sent[0] as Extract<Command, { op: 'add-service' }>).service.scheduler, 'lblc', 'the scheduler was asked for');
+  // Every ipvsadm scheduler is implemented now (lblc/lblcr last): -s lblcr goes to the daemon as asked.
+  const sched = await xvsadm(['-A', '-t', '10.0.0.1:80', '-s', 'lblcr'], ok);
+  t.same([sched.exit, sched.stderr], [0, '']);
+  t.equal((sched.sent[0] as Extract<Command, { op: 'add-service' }>).service.scheduler, 'lblcr', 'the scheduler was asked for');
   const masq = await xvsadm(['-a', '-t', '10.0.0.1:80', '-r', '192.168.0.2:8080', '-m'], fails('EOPNOTSUPP'));
   t.same([masq.exit, masq.stderr], [1, 'Forwarding method not implemented in xvs yet: Masq (-m)\n']);
   const tun = await xvsadm(['-e', '-t', '10.0.0.1:80', '-r', '192.168.0.2', '-i'], fails('EOPNOTSUPP'));
   t.same([tun.exit, tun.stderr], [1, 'Forwarding method not implemented in xvs yet: Tunnel (-i)\n']);
   const other = await xvsadm(['-A', '-t', '10.0.0.1:80', '-s', 'rr'], fails('EOPNOTSUPP', 'something else'));
   t.same([other.exit, other.stderr], [1, 'Operation not implemented in xvs yet: something else\n']);
-  const daemon = await xvsadm(['--start-daemon', 'master'], ok);
-  t.same([daemon.exit, daemon.stderr, daemon.sent], [1, 'Command not implemented in xvs yet: --start-daemon\n', []], 'nothing sent');
+  const sctp = await xvsadm(['-A', '--sctp-service', '10.0.0.1:80'], ok);
+  t.same([sctp.exit, sctp.stderr, sctp.sent], [1, 'Option not implemented in xvs yet: --sctp-service\n', []], 'nothing sent');
 });
 
 t.test('no daemon: a hint on stderr, exit 2, for changes and listings alike', async (t) => {
@@ -221,7 +222,9 @@ t.test('over a real control socket to the service table', async (t) => {
   t.same(await run('--add-laddr', '-t', '10.0.0.1:80', '-z', '192.168.0.1'), { exit: 1, stdout: '', stderr: 'xvsadm: Local address already exists\n' });
   t.same(await run('-P', '-t', '10.0.0.1:80', '-z', '2001:db8::1'), { exit: 1, stdout: '', stderr: "xvsadm: Invalid argument (the local address must be of the service's address family)\n" });
   t.same(await run('-G', '-t', '10.0.0.1:80'), { exit: 0, stdout: 'Prot LocalAddress:Port\n  -> LocalNatAddress\nTCP  10.0.0.1:80\n  -> 192.168.0.1\n', stderr: '' });
-  t.same(await run('-A', '-t', '10.0.0.1:81', '-s', 'lblc'), { exit: 1, stdout: '', stderr: 'Scheduler not implemented in xvs yet: lblc\n' });
+  t.same(await run('-A', '-t', '10.0.0.1:81', '-s', 'lblc'), { exit: 0, stdout: '', stderr: '' });
+  t.same(await run('-E', '-t', '10.0.0.1:81', '-s', 'lblcr'), { exit: 0, stdout: '', stderr: '' });
+  t.same(await run('-D', '-t', '10.0.0.1:81'), { exit: 0, stdout: '', stderr: '' });
   t.same(await run('-e', '-t', '10.0.0.1:80', '-r', '192.168.0.3', '-w', '2'), { exit: 0, stdout: '', stderr: '' });
   t.same(await run('-Ln'), {
     exit: 0, stderr: '',

@@ -207,7 +207,10 @@ const cases: [string, string[], Outcome][] = [
   ['a lone dash is a word', ['-L', '-'], err('unexpected argument -')],
 
   // --- valid for ipvsadm, not carried out by xvs yet
-  ['--start-daemon', ['--start-daemon', 'master'], err('Command not implemented in xvs yet: --start-daemon', 1)],
+  // (the sync daemon commands, valid since issue 7: table in cli-sync.test.ts)
+  ['--start-daemon', ['--start-daemon', 'master'], cmd({ op: 'start-sync', spec: { role: 'master', mcastInterface: 'eth0', syncId: 0, maxLen: 0 } })],
+  ['--stop-daemon', ['--stop-daemon', 'backup'], cmd({ op: 'stop-sync', role: 'backup' })],
+  ['-L --daemon', ['-L', '--daemon'], { kind: 'daemon' }],
   ['--sctp-service', ['-A', '--sctp-service', '10.0.0.1:80'], err('Option not implemented in xvs yet: --sctp-service', 1)],
 ];
 
