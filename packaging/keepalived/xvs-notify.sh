@@ -83,6 +83,18 @@ case $VRRP_STATE in
     *) usage ;;
 esac
 
+# keepalived starts a notify script for every transition without waiting for the previous one, and one
+# run takes a while (two xvsadm calls): a BACKUP at start-up and the MASTER right after would interleave
+# and leave both roles running. One lock per network namespace keeps the transitions of this director in
+# order (flock(1), util-linux). XVS_NOTIFY_LOCK overrides the lock file.
+if command -v flock >/dev/null 2>&1; then
+    ns=$(stat -L -c %i /proc/self/ns/net 2>/dev/null || echo host)
+    lock=${XVS_NOTIFY_LOCK:-/run/xvs-notify-ns$ns.lock}
+    if exec 9>>"$lock"; then
+        flock 9 || log "cannot lock $lock; going on unserialised"
+    fi
+fi
+
 status=0
 case $VRRP_STATE in
     MASTER)

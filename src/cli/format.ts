@@ -177,7 +177,7 @@ export function serviceEntry(svc: ServiceView, fmt: ListFormat, names: NameLooku
     const r = svc.rates ?? NO_RATES;
     out = `${left(svcName, 33)}${[r.cps, r.inpps, r.outpps, r.inbps, r.outbps].map((n) => largeNumber(n, fmt.exact)).join('')}\n`;
   } else {
-    out = `${svcName} ${svc.scheduler}${schedFlagsText(svc)}${persistence(svc)}\n`;
+    out = `${svcName} ${svc.scheduler}${schedFlagsText(svc)}${persistence(svc)}${svc.onePacket ? ' ops' : ''}\n`;
   }
   const dests = fmt.nosort ? svc.dests : qsortOrder(svc.dests, compareDests);
   for (const d of dests) {
@@ -243,7 +243,7 @@ export function saveRules(services: readonly ServiceView[], fmt: Pick<ListFormat
     const svcName = svc.fwmark
       ? `-f ${svc.fwmark}${isV6(svc.addr) ? ' -6' : ''}`
       : `${SERVICE_SWITCH[svc.protocol]} ${addrPortName(svc.addr, svc.port, svc.protocol, fmt.numeric, names)}`;
-    out += `-A ${svcName} -s ${svc.scheduler}${persistenceRule(svc)}${schedFlagsRule(svc)}\n`;
+    out += `-A ${svcName} -s ${svc.scheduler}${persistenceRule(svc)}${svc.onePacket ? ' -o' : ''}${schedFlagsRule(svc)}\n`;
     // xvs's own lines: what a fwmark service matches (ipvsadm has the marks set by netfilter instead).
     for (const m of svc.matches ?? []) out += `--add-fwmark-match ${fwmarkMatchText(m)} ${svcName}\n`;
     const dests = fmt.nosort ? svc.dests : qsortOrder(svc.dests, compareDests);

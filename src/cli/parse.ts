@@ -547,8 +547,14 @@ export function planInvocation(inv: Invocation): Plan {
     case 'add-service':
     case 'edit-service': {
       const scheduler = SchedulerName.safeParse(svc.scheduler);
-      if (!scheduler.success) return { kind: 'unknown-scheduler', op, key, scheduler: svc.scheduler };
-      const service = { ...key, scheduler: scheduler.data, persistent: svc.persistent ? svc.timeout : 0, netmask: netmaskText(svc) };
+      // --pe: xvs has no persistence engine (the kernel's only one is sip): as a kernel without the
+      // ip_vs_pe_sip module, ip_vs_pe_getbyname() fails and the service is refused with ENOENT.
+      if (!scheduler.success || svc.pe !== '') return { kind: 'unknown-scheduler', op, key, scheduler: svc.scheduler };
+      const service = {
+        ...key, scheduler: scheduler.data, persistent: svc.persistent ? svc.timeout : 0, netmask: netmaskText(svc),
+        // libipvs sets IP_VS_SVC_F_ONEPACKET for -o; the kernel applies it to UDP datagrams only.
+        ...(svc.onePacket ? { onePacket: true } : {}),
+      };
       // ipvsadm sends IP_VS_SVC_F_SCHED1..3 as bits; the names only matter to which scheduler may take them.
       const schedFlags = svc.schedFlags.reduce((bits, f) => bits | (SCHED_FLAG_NAMES[f] ?? 0), 0);
       return { kind: 'command', command: checked({ op, service: schedFlags ? { ...service, schedFlags } : service }) };

@@ -36,6 +36,7 @@ const keyOf = (s: ServiceKey): ServiceKey => serviceKeyOf(s);
 
 const specOf = (s: ConfigService): ServiceSpec => ({
   ...serviceKeyOf(s), scheduler: s.scheduler, persistent: s.persistent, netmask: s.netmask,
+  ...(s.onePacket ? { onePacket: true } : {}),
 });
 const matchId = (m: FwmarkMatch): string => `${m.protocol}:${m.addr}:${m.portLo}-${m.portHi}`;
 
@@ -43,7 +44,8 @@ const destsOf = (s: ConfigService): DestSpec[] =>
   s.dests.map((d) => ({ addr: d.addr, port: d.port ?? s.port, fwd: d.fwd, weight: d.weight, uThreshold: d.uThreshold, lThreshold: d.lThreshold }));
 
 const sameService = (a: ServiceSpec, b: ServiceSpec): boolean =>
-  a.scheduler === b.scheduler && a.persistent === b.persistent && a.netmask === b.netmask;
+  a.scheduler === b.scheduler && a.persistent === b.persistent && a.netmask === b.netmask &&
+  Boolean(a.onePacket) === Boolean(b.onePacket);
 
 const sameDest = (a: DestSpec, b: DestSpec): boolean =>
   a.fwd === b.fwd && a.weight === b.weight && a.uThreshold === b.uThreshold && a.lThreshold === b.lThreshold;

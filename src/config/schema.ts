@@ -27,6 +27,8 @@ export const ConfigService = z.object({
   /** Persistence timeout in seconds (ipvsadm -p), 0 = not persistent. */
   persistent: z.number().int().min(0).default(0),
   netmask: z.string().default('255.255.255.255'),
+  /** ipvsadm -o: one-packet scheduling (UDP services). */
+  onePacket: z.boolean().optional(),
   dests: z.array(ConfigDest).default([]),
   /** FULLNAT local addresses (xvsadm --add-laddr), the whole set; omitted: left as they are. */
   laddrs: z.array(IpAddress).optional(),

@@ -181,13 +181,13 @@ export class ServiceTable {
     }
     const ctx = { ...defaultContext(), flags: spec.schedFlags ?? 0 };
     const svc: SvcState = { spec: { ...spec }, id, dests: [], ring: undefined as unknown as DecisionRing, baseline: zeroStats(), ctx };
-    svc.ring = new DecisionRing(this.dp.ring(id), ServiceTable.ringScheduler(spec.scheduler, [], ctx), () => svc.dests.map((d) => d.sched));
+    svc.ring = new DecisionRing(this.dp.ring(id), ServiceTable.ringScheduler(spec.scheduler, [], ctx, spec.onePacket), () => svc.dests.map((d) => d.sched));
     if (LOCALITY_SCHEDULERS.includes(spec.scheduler)) svc.locality = new LocalityTimer(monotonicNs());
     this.refill(svc);
     this.dp.setPersist(id, spec.persistent ? { timeoutS: spec.persistent, mask: persistMask(spec) } : null);
     // A fwmark service has no key of its own in the data path: its match entries point at its id.
     if (spec.fwmark) svc.matches = [];
-    else this.dp.putService(spec, id);
+    else this.dp.putService(spec, id, { onePacket: spec.onePacket });
     this.services.set(sid, svc);
   }
 
@@ -196,9 +196,15 @@ export class ServiceTable {
     ServiceTable.checkScheduler(spec);
     svc.ctx.flags = spec.schedFlags ?? 0;
     const wasPersistent = svc.spec.persistent !== 0;
+    if (Boolean(spec.onePacket) !== Boolean(svc.spec.onePacket)) {
+      // -E toggling -o: the data path's flag, and the ring's simulation mode (below).
+      if (svc.matches) for (const m of svc.matches) for (const k of ServiceTable.matchKeys(m)) this.dp.putService(k, svc.id, { onePacket: spec.onePacket });
+      else this.dp.putService(spec, svc.id, { onePacket: spec.onePacket });
+      if (spec.scheduler === svc.spec.scheduler) svc.ring.replaceScheduler(ServiceTable.ringScheduler(spec.scheduler, svc.dests.map((d) => d.sched), svc.ctx, spec.onePacket));
+    }
     if (spec.scheduler !== svc.spec.scheduler) {
       // ip_vs_edit_service: the old scheduler is unbound and the new one initialised on the current list.
-      svc.ring.replaceScheduler(ServiceTable.ringScheduler(spec.scheduler, svc.dests.map((d) => d.sched), svc.ctx));
+      svc.ring.replaceScheduler(ServiceTable.ringScheduler(spec.scheduler, svc.dests.map((d) => d.sched), svc.ctx, spec.onePacket));
       // lblc/lblcr: done_service flushes the old cache, init_service starts an empty one and its timer.
       if (svc.locality) flushLocality(this.dp, svc.id);
       svc.locality = LOCALITY_SCHEDULERS.includes(spec.scheduler) ? new LocalityTimer(monotonicNs()) : undefined;
@@ -266,7 +272,7 @@ export class ServiceTable {
     }
     for (const k of keys) {
       this.claims.set(serviceId(k), serviceId(svc.spec));
-      this.dp.putService(k, svc.id);
+      this.dp.putService(k, svc.id, { onePacket: svc.spec.onePacket });
     }
     svc.matches.push({ ...match });
   }
@@ -512,8 +518,10 @@ export class ServiceTable {
    * The ring a service's decisions come from: its scheduler's sequence, or for lblc/lblcr (whose cache
    * the data path keeps) wlc's: __ip_vs_lblc_schedule() and __ip_vs_lblcr_schedule() are wlc's rule.
    */
-  private static ringScheduler(name: ServiceSpec['scheduler'], dests: readonly SchedDest[], ctx: SchedContext) {
-    return createScheduler(LOCALITY_SCHEDULERS.includes(name) ? 'wlc' : name, dests, { simulate: true, ctx });
+  private static ringScheduler(name: ServiceSpec['scheduler'], dests: readonly SchedDest[], ctx: SchedContext, onePacket = false) {
+    // -o: a one-packet "connection" is gone again before the next datagram is scheduled (the kernel
+    // expires it right after transmission), so the counts a pick sees are not raised by earlier picks.
+    return createScheduler(LOCALITY_SCHEDULERS.includes(name) ? 'wlc' : name, dests, { simulate: !onePacket, ctx });
   }
 
   /** Runs the lblc/lblcr services' expiry timers whose deadlines have passed (src/control/lblc.ts). */
@@ -843,19 +851,26 @@ export class ServiceTable {
   }
 
   /** Sync master: what a connection's ids stand for (its service's fwmark, its real server). */
-  syncIdentity(svcId: number, destIdN: number): { fwmark: number; daddr: string; dport: number; fwd: DestSpec['fwd'] } | null {
+  syncIdentity(svcId: number, destIdN: number): { fwmark: number; daddr: string; dport: number; fwd: DestSpec['fwd']; service: ServiceKey; persistMask?: string; persistTimeout?: number } | null {
     for (const svc of this.services.values()) {
       if (svc.id !== svcId) continue;
       const d = svc.dests.find((x) => x.id === destIdN);
-      return d ? { fwmark: svc.spec.fwmark ?? 0, daddr: d.spec.addr, dport: d.spec.port, fwd: d.spec.fwd } : null;
+      return d ? {
+        fwmark: svc.spec.fwmark ?? 0, daddr: d.spec.addr, dport: d.spec.port, fwd: d.spec.fwd,
+        service: { protocol: svc.spec.protocol, addr: svc.spec.addr, port: svc.spec.port },
+        ...(svc.spec.persistent ? { persistMask: persistMask(svc.spec), persistTimeout: svc.spec.persistent } : {}),
+      } : null;
     }
     return null;
   }
 
   /** Sync backup: this director's ids for a synced connection: the service that gets packets for
    * protocol VIP:vport (its own or a fwmark service's match) and its real server daddr:dport. */
-  syncTarget(c: { protocol: 'tcp' | 'udp'; vaddr: string; vport: number; daddr: string; dport: number }): { svcId: number; destId: number; fwd: DestSpec['fwd'] } | null {
-    const sid = serviceId({ protocol: c.protocol, addr: c.vaddr, port: c.vport });
+  syncTarget(c: { protocol: 'tcp' | 'udp'; vaddr: string; vport: number; daddr: string; dport: number; fwmark?: number; template?: boolean }): { svcId: number; destId: number; fwd: DestSpec['fwd'] } | null {
+    // A template names its service itself (a fwmark service by its mark); a connection by the packet's
+    // VIP:vport, which a fwmark service's match may claim.
+    const sid = c.template && c.fwmark ? serviceId({ protocol: c.protocol, addr: c.vaddr, port: 0, fwmark: c.fwmark })
+      : serviceId({ protocol: c.protocol, addr: c.vaddr, port: c.vport });
     const svc = this.services.get(sid) ?? this.services.get(this.claims.get(sid) ?? '');
     if (!svc) return null;
     const d = svc.dests.find((x) => x.spec.addr === c.daddr && x.spec.port === c.dport);

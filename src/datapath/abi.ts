@@ -15,6 +15,7 @@ export const PROTO_UDP = 17;
 
 export const FWD = { masq: 0, localnode: 1, tunnel: 2, route: 3, bypass: 4, fullnat: 5 } as const;
 export const SVC_F_ACTIVE = 1;
+export const SVC_F_OPS = 2;
 export const DEST_F_AVAILABLE = 1;
 export const CONN_F_INACTIVE = 1;
 export const CONN_F_OUTPUT = 2;

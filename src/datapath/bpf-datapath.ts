@@ -7,7 +7,7 @@ import type { BpfObject, MmapRegion } from '../../native/index.js';
 import { native, bpfObjectPath } from './native.js';
 import {
   CONN_F_INACTIVE, DEST_F_AVAILABLE, FWD, LAYOUTS, PROTO_TCP, PROTO_UDP, REASONS, REASON_MAX,
-  RING_SLOTS, SVC_F_ACTIVE, DEST_NONE, DSCHED_F_OVERLOAD, LBLC_SET_MAX, CFG_F_SYNC, SYNC_EV_SIZE, CONN_F_OUTPUT, AF_INET, AF_INET6, PERSIST_F_ON, TMPL_F_ASSURED, MAX_LADDRS, SCHED_TAB_SLOTS, afOf, checkLayouts, decode, decodeAddr, encode, encodeAddr,
+  RING_SLOTS, SVC_F_ACTIVE, SVC_F_OPS, DEST_NONE, DSCHED_F_OVERLOAD, LBLC_SET_MAX, CFG_F_SYNC, SYNC_EV_SIZE, CONN_F_OUTPUT, AF_INET, AF_INET6, PERSIST_F_ON, TMPL_F_ASSURED, MAX_LADDRS, SCHED_TAB_SLOTS, afOf, checkLayouts, decode, decodeAddr, encode, encodeAddr,
   type ReasonName,
 } from './abi.js';
 import type { ConnEntry, Datapath, DestCounts, DestEntry, InstallConn, LaddrPool, LocalityEntry, PersistParams, SchedTable, SyncDatapath, TemplateEntry } from './datapath.js';
@@ -158,8 +158,8 @@ export class BpfDatapath implements Datapath, SyncDatapath {
     return b;
   }
 
-  putService(key: ServiceKey, id: number): void {
-    native.mapUpdate(this.fds.xvs_svcs, this.svcKey(key), encode('xvs_svc', { id, flags: SVC_F_ACTIVE }));
+  putService(key: ServiceKey, id: number, opts: { onePacket?: boolean } = {}): void {
+    native.mapUpdate(this.fds.xvs_svcs, this.svcKey(key), encode('xvs_svc', { id, flags: SVC_F_ACTIVE | (opts.onePacket ? SVC_F_OPS : 0) }));
   }
 
   deleteService(key: ServiceKey): void {
@@ -453,6 +453,21 @@ export class BpfDatapath implements Datapath, SyncDatapath {
       onEvent(this.decodeConn(Buffer.from(data.subarray(0, ks)), Buffer.from(data.subarray(ks, SYNC_EV_SIZE))));
     });
     return { consume: () => rb.consume(), close: () => rb.close() };
+  }
+
+  private static tmplKey(svcId: number, caddr: string): Buffer {
+    return encode('xvs_tmpl_key', { addr: caddr, svc_id: svcId, af: caddr.includes(':') ? AF_INET6 : AF_INET });
+  }
+
+  templateOf(svcId: number, caddr: string): TemplateEntry | null {
+    return this.template(BpfDatapath.tmplKey(svcId, caddr));
+  }
+
+  installTemplate(t: { svcId: number; caddr: string; destId: number; timeoutS: number; lastSeenNs: bigint; assured: boolean }): void {
+    native.mapUpdate(this.fds.xvs_tmpls, BpfDatapath.tmplKey(t.svcId, t.caddr), encode('xvs_tmpl', {
+      last_seen_ns: t.lastSeenNs, created_ns: t.lastSeenNs, dest_id: t.destId, timeout_s: t.timeoutS,
+      flags: t.assured ? TMPL_F_ASSURED : 0, pad: 0,
+    }));
   }
 
   installConn(c: InstallConn): boolean {

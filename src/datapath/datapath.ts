@@ -99,7 +99,8 @@ export interface DestCounts {
 
 export interface Datapath {
   readonly connTableSize: number;
-  putService(key: ServiceKey, id: number): void;
+  /** `onePacket`: ipvsadm -o, every UDP datagram scheduled on its own (XVS_SVC_F_OPS). */
+  putService(key: ServiceKey, id: number, opts?: { onePacket?: boolean }): void;
   deleteService(key: ServiceKey): void;
   putDest(id: number, dest: DestEntry): void;
   /** Marks the dest slot unused (the data path drops packets of connections still naming it, as IPVS). */
@@ -175,6 +176,11 @@ export interface SyncDatapath {
   /** Writes a connection (and its reverse entry) with the counting a new or changed entry needs;
    * returns whether it was new. */
   installConn(c: InstallConn): boolean;
+  /** Persistence templates: all of them (the master's refresh), one by (service, masked client). */
+  templates(): TemplateEntry[];
+  templateOf(svcId: number, caddr: string): TemplateEntry | null;
+  /** Writes a template as the backup received it (its own ids). */
+  installTemplate(t: { svcId: number; caddr: string; destId: number; timeoutS: number; lastSeenNs: bigint; assured: boolean }): void;
 }
 
 /** CLOCK_MONOTONIC in ns, the clock bpf_ktime_get_ns() uses. */

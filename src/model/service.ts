@@ -62,6 +62,9 @@ export const ServiceSpec = ServiceKey.extend({
   /** Persistence timeout in seconds (ipvsadm -p), 0 = not persistent; netmask: -M (IPv6: the prefix length). */
   persistent: z.number().int().min(0).default(0),
   netmask: z.string().default('255.255.255.255'),
+  /** ipvsadm -o: one-packet scheduling (UDP): every datagram is scheduled and forwarded on its own,
+   * no connection entry is kept (IP_VS_SVC_F_ONEPACKET). */
+  onePacket: z.boolean().optional(),
   /** Scheduler flags (ipvsadm -b): IP_VS_SVC_F_SCHED1..3 as bits 1, 2, 4 (sh/mh-fallback = 1, sh/mh-port = 2). */
   schedFlags: z.number().int().min(0).max(7).optional(),
 });

@@ -3,8 +3,8 @@
 // into SyncConns for the engine (src/sync/engine.ts); the backup installs what it receives into its own
 // connection table, mapped to its own service and dest ids, with the counting a new entry needs.
 import { FWD } from '../datapath/abi.js';
-import { monotonicNs, type ConnEntry, type SyncDatapath } from '../datapath/datapath.js';
-import { timeoutFor, type Timeouts } from '../control/gc.js';
+import { monotonicNs, type ConnEntry, type SyncDatapath, type TemplateEntry } from '../datapath/datapath.js';
+import { maskAddr, timeoutFor, type Timeouts } from '../control/gc.js';
 import type { ServiceTable } from '../control/table.js';
 import { XvsError } from '../model/errors.js';
 import type { Logger } from '../log/logger.js';
@@ -30,6 +30,8 @@ export interface SyncManagerDeps {
 export interface SyncInstallStats {
   installed: number;
   updated: number;
+  /** Persistence templates written. */
+  templates: number;
   /** No service for VIP:vport or no such real server on this director. */
   unknown: number;
 }
@@ -48,7 +50,7 @@ const FWD_NAMES: Record<number, SyncConn['fwd']> = { [FWD.route]: 'route', [FWD.
 export class SyncManager {
   private master: Master | null = null;
   private backup: { spec: SyncDaemonSpec; engine: SyncBackup } | null = null;
-  readonly installs: SyncInstallStats = { installed: 0, updated: 0, unknown: 0 };
+  readonly installs: SyncInstallStats = { installed: 0, updated: 0, templates: 0, unknown: 0 };
   private readonly refreshMs: number;
 
   constructor(private readonly deps: SyncManagerDeps) {
@@ -127,11 +129,13 @@ export class SyncManager {
     const m = this.master;
     if (!m) return;
     const now = performance.now();
-    const due = this.deps.dp.conns().filter((c) => {
-      const last = m.lastSent.get(c.key.toString('hex'));
+    const isDue = (key: Buffer): boolean => {
+      const last = m.lastSent.get(key.toString('hex'));
       return all || last === undefined || now - last >= this.refreshMs;
-    });
+    };
+    const due = this.deps.dp.conns().filter((c) => isDue(c.key));
     this.publish(due);
+    this.publishTemplates(this.deps.dp.templates().filter((tp) => isDue(tp.key)));
     // Forget connections that are gone.
     if (m.lastSent.size > due.length * 2 + 1024) {
       const live = new Set(this.deps.dp.conns().map((c) => c.key.toString('hex')));
@@ -150,6 +154,37 @@ export class SyncManager {
       if (!sc) continue;
       out.push(sc);
       m.lastSent.set(c.key.toString('hex'), now);
+    }
+    if (out.length) m.engine.offer(out);
+    // A new connection of a persistent service: its template goes along, so the backup keeps the
+    // client on the same real server after a failover (not only after the next refresh).
+    const tmpls: TemplateEntry[] = [];
+    for (const c of entries) {
+      const id = this.deps.table.syncIdentity(c.svcId, c.destId);
+      if (!id?.persistMask) continue;
+      const tp = this.deps.dp.templateOf(c.svcId, maskAddr(c.caddr, id.persistMask));
+      if (tp) tmpls.push(tp);
+    }
+    this.publishTemplates(tmpls);
+  }
+
+  private publishTemplates(tmpls: TemplateEntry[]): void {
+    const m = this.master;
+    if (!m || tmpls.length === 0) return;
+    const nowNs = monotonicNs();
+    const now = performance.now();
+    const out: SyncConn[] = [];
+    for (const tp of tmpls) {
+      const id = this.deps.table.syncIdentity(tp.svcId, tp.destId);
+      if (!id) continue;
+      const idleS = Number((nowNs - tp.lastSeenNs) / 1_000_000_000n);
+      out.push({
+        protocol: id.service.protocol, caddr: tp.caddr, cport: 0, vaddr: id.service.addr, vport: id.service.port,
+        // A template has no TCP state; `inactive` carries "not ASSURED" (IP_VS_CTPL_S_ASSURED cleared).
+        daddr: id.daddr, dport: id.dport, fwd: id.fwd, state: 0, inactive: !tp.assured, output: false,
+        fwmark: id.fwmark, timeoutS: Math.max(0, tp.timeoutS - Math.max(0, idleS)), template: true,
+      });
+      m.lastSent.set(tp.key.toString('hex'), now);
     }
     if (out.length) m.engine.offer(out);
   }
@@ -172,10 +207,21 @@ export class SyncManager {
   private install(conns: SyncConn[]): void {
     const nowNs = monotonicNs();
     for (const c of conns) {
-      if (c.template) continue; // templates: not installed by this version (see docs/SYNC.md)
       const target = this.deps.table.syncTarget(c);
       if (!target) {
         this.installs.unknown++;
+        continue;
+      }
+      if (c.template) {
+        // The template's own timeout is the service's -p; what is left of it sets its last use.
+        const persist = this.deps.table.syncIdentity(target.svcId, target.destId)?.persistTimeout ?? c.timeoutS;
+        const ageNs = BigInt(Math.max(0, persist - c.timeoutS)) * 1_000_000_000n;
+        try {
+          this.deps.dp.installTemplate({ svcId: target.svcId, caddr: c.caddr, destId: target.destId, timeoutS: persist, lastSeenNs: nowNs - ageNs, assured: !c.inactive });
+          this.installs.templates++;
+        } catch (e) {
+          this.deps.log.warn({ err: e, conn: connKey(c) }, 'sync: installing a template failed');
+        }
         continue;
       }
       const fwd = FWD[target.fwd];

@@ -113,6 +113,27 @@ t.test('connection sync: master events reach the backup, which forwards the conn
   t.equal(r.dataOut.readUInt16BE(34), 80, 'and the virtual port');
   t.ok(bMgr.installs.installed >= 2, `installed ${bMgr.installs.installed}`);
 
+  // Persistence: the master's template travels with the connection; on the backup a new connection of
+  // the same client (another port) lands on the same real server without consulting the ring.
+  const per: ServiceKey = { protocol: 'tcp', addr: '203.0.113.22', port: 80 };
+  for (const { table } of [master, backup]) table.execute({ op: 'add-service', service: ServiceSpec.parse({ ...per, scheduler: 'rr', persistent: 120 }) });
+  for (const addr of [net.v4.rip, net.v4.rip2]) master.table.execute({ op: 'add-dest', key: per, dest: dest(addr, 'route') });
+  for (const addr of [net.v4.rip2, net.v4.rip]) backup.table.execute({ op: 'add-dest', key: per, dest: dest(addr, 'route') });
+  for (const { table } of [master, backup]) table.refillRings();
+  t.ok(forwarded((await run(master.dp, pkt(per, '198.51.100.74', 40004, 'S'))).retval), 'master: a persistent service\'s SYN');
+  const mt = master.dp.templates().find((x) => x.caddr === '198.51.100.74');
+  const pinned = master.table.list(per)[0].dests.find((d) => d.inactConns === 1)!.addr;
+  t.ok(mt, `master: template for the client (on ${pinned})`);
+  await wait(200);
+  const bt = backup.dp.templates().find((x) => x.caddr === '198.51.100.74');
+  t.ok(bt, 'backup: the template arrived');
+  t.equal(bt?.timeoutS, 120, 'with the service\'s persistence timeout');
+  t.ok(bMgr.installs.templates >= 1, `templates installed: ${bMgr.installs.templates}`);
+  for (let p = 40010; p < 40014; p++) {
+    const r = await run(backup.dp, pkt(per, '198.51.100.74', p, 'S'));
+    t.equal(r.dataOut.subarray(0, 6).toString('hex'), (pinned === net.v4.rip ? net.ripMac : net.rip2Mac).replace(/:/g, ''), `backup: new connection ${p} of the client goes to ${pinned}`);
+  }
+
   // Events only while a master runs.
   await mMgr.stop('master');
   const sent = pair.master.sent.length;
