@@ -42,6 +42,7 @@
 
 /* ---- service flags ---- */
 #define XVS_SVC_F_ACTIVE (1U << 0) /* the ring has been published at least once */
+#define XVS_SVC_F_OPS (1U << 1)    /* ipvsadm -o: one-packet scheduling of UDP (IP_VS_SVC_F_ONEPACKET) */
 
 /* ---- dest flags ---- */
 #define XVS_DEST_F_AVAILABLE (1U << 0) /* slot holds a live dest (cleared on delete) */

@@ -274,16 +274,25 @@ struct xvs_conn_target {
  * transitions that touch the counters: a UDP connection stays in inactconns for its whole life (what
  * ipvsadm -Ln shows for UDP services). */
 static __always_inline int xvs_conn_open(struct xvs_conn_key *key, __u32 svc_id, __u8 tcp_flags,
-					 __u64 now, struct xvs_conn *old, struct xvs_conn_target *t)
+					 __u64 now, struct xvs_conn *old, __u32 pick,
+					 struct xvs_conn_target *t)
 {
 	struct xvs_conn nc = {};
 	struct xvs_dest *dest;
 	__u32 dest_id;
 	int rc;
 
-	rc = xvs_sched_persist(key, svc_id, now, &dest_id, &dest);
-	if (rc)
-		return rc;
+	if (pick == XVS_DEST_NONE) {
+		rc = xvs_sched_persist(key, svc_id, now, &dest_id, &dest);
+		if (rc)
+			return rc;
+	} else {
+		/* Already scheduled (a one-packet service's NAT/FULLNAT datagram, see xvs_ops_open). */
+		dest_id = pick;
+		dest = bpf_map_lookup_elem(&xvs_dests, &dest_id);
+		if (!dest)
+			return XVS_R_DROP_DEST_GONE;
+	}
 
 	nc.last_seen_ns = now;
 	nc.created_ns = now;
@@ -346,6 +355,33 @@ static __always_inline int xvs_conn_open(struct xvs_conn_key *key, __u32 svc_id,
 	t->dest = dest;
 	t->dest_id = dest_id;
 	t->fwd = nc.fwd;
+	t->new_conn = 1;
+	return 0;
+}
+
+/* ipvsadm -o (IP_VS_SVC_F_ONEPACKET): each UDP datagram of the service is scheduled on its own. The
+ * kernel makes an IP_VS_CONN_F_ONE_PACKET connection that it never hashes and expires right after
+ * transmission, so its dest's inactconns go up and down again at once and the next datagram of the same
+ * flow is scheduled afresh; each one counts as a connection in the stats. DR and TUN need no entry to
+ * forward, so none is written. A NAT/FULLNAT dest keeps an ordinary connection with the dest picked here:
+ * its reply must be translated back (the kernel's unhashed one-packet connection would let it escape
+ * untranslated). Returns 0 with *t filled, or a drop reason. */
+static __always_inline int xvs_ops_open(struct xvs_conn_key *key, __u32 svc_id, __u64 now,
+					struct xvs_conn_target *t)
+{
+	struct xvs_dest *dest;
+	__u32 dest_id;
+	int rc;
+
+	rc = xvs_sched_persist(key, svc_id, now, &dest_id, &dest);
+	if (rc)
+		return rc;
+	if (dest->fwd == XVS_FWD_MASQ || dest->fwd == XVS_FWD_FULLNAT)
+		return xvs_conn_open(key, svc_id, 0, now, NULL, dest_id, t);
+	xvs_count(XVS_R_CONN_NEW);
+	t->dest = dest;
+	t->dest_id = dest_id;
+	t->fwd = dest->fwd;
 	t->new_conn = 1;
 	return 0;
 }

@@ -119,20 +119,36 @@ static __always_inline struct xvs_svc *xvs_svc_lookup(const struct xvs_flow *f)
 	return bpf_map_lookup_elem(&xvs_svcs, &skey);
 }
 
-/* A reply from a real server of a NAT/FULLNAT connection, found through the reverse index: the
- * connection must still answer to this tuple (entries of expired or reused connections are ignored). */
+/* The NAT/FULLNAT connection a real server's reply belongs to, through the reverse index. NULL if the
+ * tuple is not in the index, or if its entry is stale: the connection expired or no longer answers to
+ * this tuple (*stale is set then; such entries are ignored). *fkey receives the connection's key (a
+ * copy: the index entry may change under us). */
+static __always_inline struct xvs_conn *xvs_reply_find(const struct xvs_flow *f,
+						       struct xvs_conn_key *fkey, int *stale)
+{
+	struct xvs_conn_key *rval = bpf_map_lookup_elem(&xvs_rconns, &f->key);
+	struct xvs_conn *conn;
+
+	if (!rval)
+		return NULL;
+	*fkey = *rval;
+	conn = bpf_map_lookup_elem(&xvs_conns, fkey);
+	if (unlikely(!conn || conn->rport != f->key.sport || conn->lport != f->key.dport ||
+		     !xvs_addr_eq(conn->raddr, f->key.saddr) || !xvs_addr_eq(conn->laddr, f->key.daddr))) {
+		*stale = 1;
+		return NULL;
+	}
+	return conn;
+}
+
+/* A reply from a real server of a NAT/FULLNAT connection (found by xvs_reply_find). */
 static __always_inline int xvs_reply(void *ctx, struct xvs_pkt *p, struct ethhdr *eth,
 				     struct xvs_hdr_cursor *nh, struct xvs_flow *f, __u32 l3_hdr_len,
-				     const struct xvs_conn_key *rval)
+				     const struct xvs_conn_key *fkey, struct xvs_conn *conn)
 {
-	struct xvs_conn_key fkey = *rval; /* a copy: the entry may change under us */
-	struct xvs_conn *conn = bpf_map_lookup_elem(&xvs_conns, &fkey);
 	struct xvs_dest *dest;
 	__u64 now;
 
-	if (unlikely(!conn || conn->rport != f->key.sport || conn->lport != f->key.dport ||
-		     !xvs_addr_eq(conn->raddr, f->key.saddr) || !xvs_addr_eq(conn->laddr, f->key.daddr)))
-		return xvs_pass(XVS_R_PASS_STALE_REPLY);
 	if (unlikely(xvs_check_l4(nh, p->data_end, f, l3_hdr_len, p->len)))
 		return xvs_drop(XVS_R_DROP_MALFORMED);
 	dest = bpf_map_lookup_elem(&xvs_dests, &conn->dest_id);
@@ -146,7 +162,7 @@ static __always_inline int xvs_reply(void *ctx, struct xvs_pkt *p, struct ethhdr
 
 		if (unlikely(next != conn->state)) {
 			xvs_conn_set_tcp_state(conn, next);
-			xvs_sync_emit(&fkey, conn);
+			xvs_sync_emit(fkey, conn);
 		}
 	}
 	if (conn->last_seen_ns != now)
@@ -154,7 +170,7 @@ static __always_inline int xvs_reply(void *ctx, struct xvs_pkt *p, struct ethhdr
 	/* As ip_vs_out_stats(). */
 	xvs_stats_out(&xvs_svc_st, conn->svc_id, f->l3_len);
 	xvs_stats_out(&xvs_dest_st, conn->dest_id, f->l3_len);
-	return xvs_fwd_nat_out(ctx, p, eth, f, &fkey, now);
+	return xvs_fwd_nat_out(ctx, p, eth, f, fkey, now);
 }
 
 static __always_inline int xvs_process(void *ctx, struct xvs_pkt *p)
@@ -163,14 +179,13 @@ static __always_inline int xvs_process(void *ctx, struct xvs_pkt *p)
 	struct xvs_hdr_cursor nh = { .pos = p->data };
 	struct xvs_conn_target t = {};
 	struct xvs_flow f = {};
-	struct xvs_conn_key *rval;
 	struct xvs_l4ports *ports;
-	struct xvs_conn *conn;
+	struct xvs_conn *conn, *rconn;
 	struct xvs_svc *svc;
 	struct ethhdr *eth;
 	__u32 l3_hdr_len = 0, svc_id;
 	__u64 now;
-	int eth_type, rc;
+	int eth_type, rc, hinted, stale = 0;
 
 	eth_type = xvs_parse_ethhdr(&nh, data_end, &eth);
 	if (unlikely(eth_type < 0))
@@ -185,6 +200,19 @@ static __always_inline int xvs_process(void *ctx, struct xvs_pkt *p)
 	f.key.sport = ports->source;
 	f.key.dport = ports->dest;
 
+	/* From the RS port of a NAT/FULLNAT connection: most likely a reply, so the reverse index first
+	 * (a miss or a stale entry goes on as any packet). Other packets look up their connection first.
+	 * The order only matters for a tuple that is at once a live reply tuple and a live client
+	 * connection's key (an RS that is also a client of a VIP equal to a LIP/CIP, from its RS port):
+	 * from a marked port it is taken as the reply. */
+	hinted = xvs_rport_hinted(f.key.sport);
+	if (hinted) {
+		struct xvs_conn_key fkey;
+
+		rconn = xvs_reply_find(&f, &fkey, &stale);
+		if (rconn)
+			return xvs_reply(ctx, p, eth, &nh, &f, l3_hdr_len, &fkey, rconn);
+	}
 	conn = bpf_map_lookup_elem(&xvs_conns, &f.key);
 	if (likely(conn)) {
 		if (unlikely(xvs_check_l4(&nh, data_end, &f, l3_hdr_len, p->len)))
@@ -199,7 +227,7 @@ static __always_inline int xvs_process(void *ctx, struct xvs_pkt *p)
 			if (!svc)
 				return xvs_pass(XVS_R_PASS_NO_SERVICE);
 			svc_id = svc->id;
-			rc = xvs_conn_open(&f.key, svc_id, f.tcp_flags, now, conn, &t);
+			rc = xvs_conn_open(&f.key, svc_id, f.tcp_flags, now, conn, XVS_DEST_NONE, &t);
 			if (rc)
 				return xvs_drop(rc);
 		} else {
@@ -226,9 +254,15 @@ static __always_inline int xvs_process(void *ctx, struct xvs_pkt *p)
 		}
 	} else {
 		/* Not a client's packet of a connection: maybe a real server's reply (NAT/FULLNAT). */
-		rval = bpf_map_lookup_elem(&xvs_rconns, &f.key);
-		if (rval)
-			return xvs_reply(ctx, p, eth, &nh, &f, l3_hdr_len, rval);
+		if (!hinted) {
+			struct xvs_conn_key fkey;
+
+			rconn = xvs_reply_find(&f, &fkey, &stale);
+			if (rconn)
+				return xvs_reply(ctx, p, eth, &nh, &f, l3_hdr_len, &fkey, rconn);
+		}
+		if (stale)
+			return xvs_pass(XVS_R_PASS_STALE_REPLY);
 		svc = xvs_svc_lookup(&f);
 		if (!svc)
 			return xvs_pass(XVS_R_PASS_NO_SERVICE);
@@ -240,7 +274,10 @@ static __always_inline int xvs_process(void *ctx, struct xvs_pkt *p)
 		if (f.key.proto == XVS_PROTO_TCP && !xvs_tcp_is_syn(f.tcp_flags))
 			return xvs_drop(XVS_R_DROP_NO_CONN_NOT_SYN);
 		now = bpf_ktime_get_coarse_ns();
-		rc = xvs_conn_open(&f.key, svc_id, f.tcp_flags, now, NULL, &t);
+		if (unlikely(svc->flags & XVS_SVC_F_OPS) && f.key.proto == XVS_PROTO_UDP)
+			rc = xvs_ops_open(&f.key, svc_id, now, &t);
+		else
+			rc = xvs_conn_open(&f.key, svc_id, f.tcp_flags, now, NULL, XVS_DEST_NONE, &t);
 		if (rc)
 			return xvs_drop(rc);
 	}

@@ -8,8 +8,12 @@
  *   found through the reverse index): translated back and routed to the client, outer source = the VIP.
  * Checksums: outer IPv4 header, quoted IPv4 header and the ICMP checksum (for ICMPv6 including the
  * pseudo-header) are updated incrementally; the quoted TCP/UDP checksum is left alone, as IPVS does
- * (the quote is truncated anyway). TTL / hop limit of the error is not decremented. Other ICMP (echo
- * requests to a VIP, errors for unknown flows) goes to the kernel, counted as XVS_R_PASS_NOT_L4. */
+ * (the quote is truncated anyway). The error's own TTL / hop limit is treated as the mode treats its
+ * other packets: DR leaves it alone, TUN decrements the inner one (xvs_fwd_tun), NAT/FULLNAT decrement
+ * the outer one in both directions (IPVS forwards them through __ip_vs_get_out_rt / ip_forward, which
+ * decrement it); an error that would expire goes to the kernel untouched (XVS_R_PASS_TTL). The quoted
+ * packet's TTL is never changed. Other ICMP (echo requests to a VIP, errors for unknown flows) goes to
+ * the kernel, counted as XVS_R_PASS_NOT_L4. */
 #ifndef XVS_ICMPERR_H
 #define XVS_ICMPERR_H
 
@@ -32,8 +36,9 @@ static __always_inline int xvs_icmp_is_error(int v6, __u8 type)
 	       type == XVS_ICMP_PARAMETERPROB;
 }
 
-/* Rewrites the outer addresses and the quoted packet's addresses and ports (any may be unchanged),
- * fixing every checksum that covers them. Bounds were checked by the caller for the fixed offsets. */
+/* Rewrites the outer addresses and the quoted packet's addresses and ports (any may be unchanged) and
+ * decrements the outer TTL / hop limit, fixing every checksum that covers them. Bounds were checked by
+ * the caller for the fixed offsets. Returns XVS_CONTINUE or a verdict (nothing written then). */
 static __always_inline int xvs_icmp_rewrite(struct xvs_pkt *p, int v6,
 					    const __u32 *osrc, const __u32 *odst,
 					    const __u32 *qsrc, __be16 qsport,
@@ -47,10 +52,15 @@ static __always_inline int xvs_icmp_rewrite(struct xvs_pkt *p, int v6,
 		__u8 *icmp = (void *)(o + 1);
 		struct iphdr *q = (void *)(icmp + 8);
 		struct xvs_l4ports *qp = (void *)(q + 1);
-		__u16 qcheck;
+		__u16 qcheck, old_ttl;
 
 		if ((void *)(qp + 1) > data_end)
 			return xvs_drop(XVS_R_DROP_MALFORMED);
+		if (unlikely(o->ttl <= 1))
+			return xvs_pass(XVS_R_PASS_TTL);
+		old_ttl = *(__u16 *)&o->ttl;
+		o->ttl -= XVS_TTL_DEC;
+		odiff = xvs_csum_diff2(odiff, old_ttl, *(__u16 *)&o->ttl);
 		odiff = xvs_csum_diff4(odiff, o->saddr, osrc[0]);
 		odiff = xvs_csum_diff4(odiff, o->daddr, odst[0]);
 		o->saddr = osrc[0];
@@ -77,6 +87,9 @@ static __always_inline int xvs_icmp_rewrite(struct xvs_pkt *p, int v6,
 
 		if ((void *)(qp + 1) > data_end)
 			return xvs_drop(XVS_R_DROP_MALFORMED);
+		if (unlikely(o->hop_limit <= 1))
+			return xvs_pass(XVS_R_PASS_TTL);
+		o->hop_limit -= XVS_TTL_DEC; /* not in the pseudo-header: no checksum covers it */
 		/* ICMPv6's checksum covers the pseudo-header (outer addresses) as well. */
 		odiff = xvs_csum_diff16(odiff, (__u32 *)&o->saddr, osrc);
 		odiff = xvs_csum_diff16(odiff, (__u32 *)&o->daddr, odst);
@@ -154,13 +167,14 @@ static __always_inline int xvs_icmp_error(void *ctx, struct xvs_pkt *p, struct e
 		dest = bpf_map_lookup_elem(&xvs_dests, &dest_id);
 		if (!xvs_dest_usable(dest, conn->svc_id))
 			return xvs_drop(XVS_R_DROP_DEST_GONE);
-		if (conn->fwd == XVS_FWD_DROUTE) {
-			xvs_count(XVS_R_FWD_ICMP);
-			return xvs_fwd_to_dest(ctx, p, eth, f, dest_id, dest->addr, now);
-		}
-		if (conn->fwd == XVS_FWD_TUNNEL) {
-			xvs_count(XVS_R_FWD_ICMP);
-			return xvs_fwd_tun(ctx, p, f, dest_id, dest, now);
+		if (conn->fwd == XVS_FWD_DROUTE || conn->fwd == XVS_FWD_TUNNEL) {
+			rc = conn->fwd == XVS_FWD_DROUTE
+				     ? xvs_fwd_to_dest(ctx, p, eth, f, dest_id, dest->addr, now)
+				     : xvs_fwd_tun(ctx, p, f, dest_id, dest, now);
+			/* Counted as forwarded only when it is (not when passed, e.g. TTL 1). */
+			if (rc == XVS_V_TX || rc == XVS_V_REDIRECT)
+				xvs_count(XVS_R_FWD_ICMP);
+			return rc;
 		}
 		if (!xvs_fwd_has_reply(conn->fwd))
 			return xvs_drop(XVS_R_DROP_DEST_GONE);

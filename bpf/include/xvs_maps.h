@@ -125,6 +125,42 @@ struct {
 	__type(value, struct xvs_conn_key);
 } xvs_rconns SEC(".maps");
 
+/* Reply hint: one bit per port, set by the data path for the RS port (rport) of every NAT/FULLNAT
+ * connection it opens, never cleared. A packet whose source port is set may be a real server's reply,
+ * so the walk looks it up in xvs_rconns first: a reply then costs the reverse lookup and the
+ * connection lookup, not also a missed connection lookup of its own tuple. Only a shortcut, never
+ * needed for correctness: a reply whose bit is unset (e.g. a connection installed by sync) is still
+ * found after its connection lookup misses, and a client whose source port happens to be set pays
+ * one missed reverse lookup. Private to the data path. */
+#define XVS_RPORT_HINT_WORDS (65536 / 64)
+
+/* key: __u32 port / 64 (host order port)  value: __u64 bit set  written by: datapath */
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, XVS_RPORT_HINT_WORDS);
+	__type(key, __u32);
+	__type(value, __u64);
+} xvs_rport_hint SEC(".maps");
+
+/* True if the port (network order) is the RS port of some NAT/FULLNAT connection opened here. */
+static __always_inline int xvs_rport_hinted(__be16 port)
+{
+	__u32 p = bpf_ntohs(port), word = p >> 6;
+	__u64 *w = bpf_map_lookup_elem(&xvs_rport_hint, &word);
+
+	return w && (*w >> (p & 63)) & 1;
+}
+
+/* Marks a port (network order) as an RS port; writes (atomically) only when the bit is new. */
+static __always_inline void xvs_rport_hint_set(__be16 port)
+{
+	__u32 p = bpf_ntohs(port), word = p >> 6;
+	__u64 *w = bpf_map_lookup_elem(&xvs_rport_hint, &word);
+
+	if (w && !((*w >> (p & 63)) & 1))
+		__sync_fetch_and_or(w, 1ULL << (p & 63));
+}
+
 /* key: __u32 service id  value: struct xvs_laddr_pool  written by: control plane.
  * FULLNAT's local addresses (LIPs) and port range per service. */
 struct {

@@ -60,6 +60,7 @@ static __always_inline int xvs_rev_open(const struct xvs_conn_key *key, const st
 		return 0;
 	__builtin_memcpy(nc->raddr, dest->addr, sizeof(nc->raddr));
 	nc->rport = dest->port;
+	xvs_rport_hint_set(nc->rport); /* replies come from this port: look them up reverse-first */
 	if (nc->fwd == XVS_FWD_MASQ) {
 		/* The RS answers the client itself; the newest connection owns the reply tuple (IPVS's
 		 * out-lookup finds the first match in its hash chain as well). */

@@ -97,6 +97,8 @@ const IMPLEMENTED_FWD = new Set(['route', 'masq', 'tunnel', 'fullnat']);
 
 export class ServiceTable {
   private readonly services = new Map<string, SvcState>();
+  /** The same services by map id (sync looks connections' ids up). */
+  private readonly byId = new Map<number, SvcState>();
   /** {proto, VIP, port} keys of the xvs_svcs map taken by fwmark matches → the fwmark service's id. */
   private readonly claims = new Map<string, string>();
   private refillMode: 'now' | 'defer' | 'never' = 'now';
@@ -189,6 +191,7 @@ export class ServiceTable {
     if (spec.fwmark) svc.matches = [];
     else this.dp.putService(spec, id, { onePacket: spec.onePacket });
     this.services.set(sid, svc);
+    this.byId.set(id, svc);
   }
 
   editService(spec: ServiceSpec): void {
@@ -233,6 +236,7 @@ export class ServiceTable {
     for (const d of svc.dests) this.releaseDest(d);
     this.dp.resetRing(svc.id);
     this.svcIds.free(svc.id);
+    this.byId.delete(svc.id);
     this.services.delete(serviceId(key));
   }
 
@@ -847,13 +851,14 @@ export class ServiceTable {
       for (const d of svc.dests) this.destIds.free(d.id);
     }
     this.services.clear();
+    this.byId.clear();
     this.claims.clear();
   }
 
   /** Sync master: what a connection's ids stand for (its service's fwmark, its real server). */
   syncIdentity(svcId: number, destIdN: number): { fwmark: number; daddr: string; dport: number; fwd: DestSpec['fwd']; service: ServiceKey; persistMask?: string; persistTimeout?: number } | null {
-    for (const svc of this.services.values()) {
-      if (svc.id !== svcId) continue;
+    const svc = this.byId.get(svcId);
+    if (svc) {
       const d = svc.dests.find((x) => x.id === destIdN);
       return d ? {
         fwmark: svc.spec.fwmark ?? 0, daddr: d.spec.addr, dport: d.spec.port, fwd: d.spec.fwd,

@@ -28,6 +28,10 @@ export interface BpfDatapathOptions {
 
 const RING_BYTES = LAYOUTS.xvs_ring.size;
 
+/** Maps that only speed things up (next-hop caches, the reply-port hint, scratch space): adopting a data
+ * path pinned by an older xvsd that lacked one of them creates it empty instead of refusing. */
+const CACHE_MAPS = new Set(['xvs_nh_cache', 'xvs_nh_client', 'xvs_rport_hint', 'xvs_lblc_tmp']);
+
 /** Number of possible CPUs, the stride of per-CPU map values (as libbpf_num_possible_cpus). */
 export function possibleCpus(): number {
   const spec = readFileSync('/sys/devices/system/cpu/possible', 'utf8').trim();
@@ -78,7 +82,7 @@ export class BpfDatapath implements Datapath, SyncDatapath {
 
   private constructor(readonly object: BpfObject, readonly objectPath: string, maxConns: number) {
     this.connTableSize = maxConns;
-    for (const m of ['xvs_svcs', 'xvs_dests', 'xvs_dcnt', 'xvs_rings', 'xvs_conns', 'xvs_svc_st', 'xvs_dest_st', 'xvs_reasons', 'xvs_txports', 'xvs_rconns', 'xvs_laddrs', 'xvs_sched_tab', 'xvs_persist', 'xvs_tmpls', 'xvs_cfg', 'xvs_sync_ring', 'xvs_lblc', 'xvs_dsched']) {
+    for (const m of ['xvs_svcs', 'xvs_dests', 'xvs_dcnt', 'xvs_rings', 'xvs_conns', 'xvs_svc_st', 'xvs_dest_st', 'xvs_reasons', 'xvs_txports', 'xvs_rconns', 'xvs_laddrs', 'xvs_sched_tab', 'xvs_persist', 'xvs_tmpls', 'xvs_cfg', 'xvs_sync_ring', 'xvs_lblc', 'xvs_dsched', 'xvs_rport_hint']) {
       this.fds[m] = object.mapFd(m);
     }
     this.ringsRegion = new native.MmapRegion(this.fds.xvs_rings);
@@ -102,6 +106,8 @@ export class BpfDatapath implements Datapath, SyncDatapath {
       const maxConns = opts.maxConns ?? 262144;
       object.setMaxEntries('xvs_conns', maxConns);
       const names = object.mapNames().filter((n) => !n.includes('.'));
+      /** Maps created by this load (all of them, unless adopting). */
+      const fresh: string[] = opts.adopt ? [] : names;
       if (opts.adopt) {
         if (!opts.pinDir) throw new XvsError('INTERNAL', 'adopt needs a pin directory');
         const problems: string[] = [];
@@ -110,6 +116,11 @@ export class BpfDatapath implements Datapath, SyncDatapath {
           try {
             fd = native.objGet(path.join(opts.pinDir, name));
           } catch (e) {
+            // A cache a newer version added starts empty; every map that holds state must be there.
+            if (CACHE_MAPS.has(name)) {
+              fresh.push(name);
+              continue;
+            }
             problems.push(`${name}: not pinned (${(e as Error).message})`);
             continue;
           }
@@ -131,9 +142,9 @@ export class BpfDatapath implements Datapath, SyncDatapath {
         }
       }
       await object.load();
-      if (opts.pinDir && !opts.adopt) {
+      if (opts.pinDir && fresh.length) {
         mkdirSync(opts.pinDir, { recursive: true });
-        for (const name of names) native.objPin(object.mapFd(name), path.join(opts.pinDir, name));
+        for (const name of fresh) native.objPin(object.mapFd(name), path.join(opts.pinDir, name));
       }
       return new BpfDatapath(object, objectPath, maxConns);
     } catch (e) {
@@ -503,6 +514,16 @@ export class BpfDatapath implements Datapath, SyncDatapath {
         proto: c.protocol === 'tcp' ? PROTO_TCP : PROTO_UDP, af, pad: 0,
       });
       native.mapUpdate(this.fds.xvs_rconns, rkey, key);
+      // The reply-port hint (xvs_rport_hint, see xvs_maps.h): replies of the installed connection are
+      // looked up reverse-first. A bit the data path sets in the same word meanwhile may be lost: it
+      // only costs that port's replies one more lookup.
+      const hintFd = this.fds.xvs_rport_hint;
+      const word = Buffer.alloc(8);
+      const k = BpfDatapath.u32(c.rport! >> 6);
+      native.mapLookup(hintFd, k, word);
+      const bits = word.readBigUInt64LE(0) | (1n << BigInt(c.rport! & 63));
+      word.writeBigUInt64LE(bits);
+      native.mapUpdate(hintFd, k, word);
     }
     return !had;
   }

@@ -50,13 +50,17 @@ function serve(name: string, ports: number[]): void {
   }
 }
 
-interface ConnOutcome {
+/** One connection as the client end saw it (traffic.ts reports it per transfer). */
+export interface ConnOutcome {
+  /** The server that answered (its name), or null if none did. */
   server: string | null;
+  /** Echo complete, echo digest and the server's digest equal to what was sent. */
   ok: boolean;
   error?: string;
   sentSha: string;
   echoSha: string | null;
   serverSha: string | null;
+  /** Longest pause between two received segments (the failover gap as the client saw it). */
   maxGapMs: number;
   ms: number;
 }

@@ -4,6 +4,7 @@
 import path from 'node:path';
 import { z } from 'zod';
 import { nodeArgv, repoRoot, waitFor, type Netns, type NsProcess } from '../netns/index.js';
+import type { ConnOutcome } from './traffic-agent.js';
 
 export const TrafficTarget = z.object({
   /** Names the target in the results, e.g. the forwarding mode. */
@@ -35,21 +36,10 @@ export const TrafficSpec = z.object({
 });
 export type TrafficSpec = z.infer<typeof TrafficSpec>;
 
-export interface LongResult {
+export interface LongResult extends ConnOutcome {
   target: string;
   index: number;
   bytes: number;
-  /** The server that answered (its name), or null if none did. */
-  server: string | null;
-  /** Echo complete, echo digest and the server's digest equal to what was sent. */
-  ok: boolean;
-  error?: string;
-  sentSha: string;
-  echoSha: string | null;
-  serverSha: string | null;
-  /** Longest pause between two received segments (the failover gap as the client saw it). */
-  maxGapMs: number;
-  ms: number;
 }
 
 export interface ShortResult {

@@ -43,6 +43,8 @@ interface Master {
   timer: NodeJS.Timeout;
   /** connKey -> monotonic ms of the last send (the refresh resends after refreshS). */
   lastSent: Map<string, number>;
+  /** Events read from the ring, published together after each drain. */
+  pending: ConnEntry[];
 }
 
 const FWD_NAMES: Record<number, SyncConn['fwd']> = { [FWD.route]: 'route', [FWD.tunnel]: 'tunnel', [FWD.masq]: 'masq', [FWD.fullnat]: 'fullnat' };
@@ -69,9 +71,11 @@ export class SyncManager {
     if (spec.role === 'master') {
       const engine = new SyncMaster({ spec, key, log: this.deps.log, ratePerSec: this.deps.ratePerSec, transport: this.deps.transport?.(spec) });
       await engine.start();
+      const pending: ConnEntry[] = [];
       const m: Master = {
         spec, engine, lastSent: new Map(),
-        events: this.deps.dp.openSyncEvents((c) => this.publish([c])),
+        events: this.deps.dp.openSyncEvents((c) => pending.push(c)),
+        pending,
         timer: setInterval(() => this.pump(), 10),
       };
       this.master = m;
@@ -115,7 +119,10 @@ export class SyncManager {
   /** Drains the data path's events into the engine's queue. */
   private pump(): void {
     try {
-      this.master?.events.consume();
+      const m = this.master;
+      if (!m) return;
+      m.events.consume();
+      if (m.pending.length) this.publish(m.pending.splice(0));
     } catch (e) {
       this.deps.log.warn({ err: e }, 'sync: reading connection events failed');
     }
@@ -134,7 +141,7 @@ export class SyncManager {
       return all || last === undefined || now - last >= this.refreshMs;
     };
     const due = this.deps.dp.conns().filter((c) => isDue(c.key));
-    this.publish(due);
+    this.publish(due, false);
     this.publishTemplates(this.deps.dp.templates().filter((tp) => isDue(tp.key)));
     // Forget connections that are gone.
     if (m.lastSent.size > due.length * 2 + 1024) {
@@ -143,24 +150,37 @@ export class SyncManager {
     }
   }
 
-  private publish(entries: ConnEntry[]): void {
+  /** What ids stand for, looked up once per batch (a refresh may carry the whole table). */
+  private identities(): (svcId: number, destId: number) => ReturnType<SyncManagerDeps['table']['syncIdentity']> {
+    const memo = new Map<string, ReturnType<SyncManagerDeps['table']['syncIdentity']>>();
+    return (svcId, destId) => {
+      const k = `${svcId}/${destId}`;
+      if (!memo.has(k)) memo.set(k, this.deps.table.syncIdentity(svcId, destId));
+      return memo.get(k)!;
+    };
+  }
+
+  /** Offers connections; `withTemplates`: also the template of each one of a persistent service. */
+  private publish(entries: ConnEntry[], withTemplates = true): void {
     const m = this.master;
     if (!m || entries.length === 0) return;
     const nowNs = monotonicNs();
     const now = performance.now();
+    const identity = this.identities();
     const out: SyncConn[] = [];
     for (const c of entries) {
-      const sc = this.toSyncConn(c, nowNs);
+      const sc = this.toSyncConn(c, nowNs, identity);
       if (!sc) continue;
       out.push(sc);
       m.lastSent.set(c.key.toString('hex'), now);
     }
     if (out.length) m.engine.offer(out);
+    if (!withTemplates) return;
     // A new connection of a persistent service: its template goes along, so the backup keeps the
     // client on the same real server after a failover (not only after the next refresh).
     const tmpls: TemplateEntry[] = [];
     for (const c of entries) {
-      const id = this.deps.table.syncIdentity(c.svcId, c.destId);
+      const id = identity(c.svcId, c.destId);
       if (!id?.persistMask) continue;
       const tp = this.deps.dp.templateOf(c.svcId, maskAddr(c.caddr, id.persistMask));
       if (tp) tmpls.push(tp);
@@ -174,8 +194,9 @@ export class SyncManager {
     const nowNs = monotonicNs();
     const now = performance.now();
     const out: SyncConn[] = [];
+    const identity = this.identities();
     for (const tp of tmpls) {
-      const id = this.deps.table.syncIdentity(tp.svcId, tp.destId);
+      const id = identity(tp.svcId, tp.destId);
       if (!id) continue;
       const idleS = Number((nowNs - tp.lastSeenNs) / 1_000_000_000n);
       out.push({
@@ -189,8 +210,8 @@ export class SyncManager {
     if (out.length) m.engine.offer(out);
   }
 
-  private toSyncConn(c: ConnEntry, nowNs: bigint): SyncConn | null {
-    const id = this.deps.table.syncIdentity(c.svcId, c.destId);
+  private toSyncConn(c: ConnEntry, nowNs: bigint, identity: ReturnType<SyncManager['identities']>): SyncConn | null {
+    const id = identity(c.svcId, c.destId);
     if (!id) return null;
     const fwd = FWD_NAMES[c.fwd ?? FWD[id.fwd]] ?? id.fwd;
     const idleS = Number((nowNs - c.lastSeenNs) / 1_000_000_000n);

@@ -2,9 +2,11 @@
 // a fixture table per mode × {IPv4, IPv6} × {TCP, UDP} whose expected packets are built independently by
 // the packet builder (addresses, ports, TTL and every checksum computed from scratch), then the reply
 // direction through the reverse index, two-way TCP states, FULLNAT port allocation and exhaustion,
-// stale reverse entries, TTL expiry, and TUN's ICMP "fragmentation needed" / "packet too big".
+// stale reverse entries, TTL expiry, TUN's ICMP "fragmentation needed" / "packet too big", ICMP errors of
+// tracked connections (TTL as the mode's other packets) and the reverse-first lookup from RS ports.
 import t from 'tap';
 import { execFileSync } from 'node:child_process';
+import { native } from '../../src/datapath/native.js';
 import {
   buildPacket, checksumsOk, encapsulate, icmpTooBig, readEth, truncate, type PacketSpec,
 } from '../fixtures/packet.js';
@@ -386,7 +388,8 @@ t.test('ICMP errors of tracked connections: to the RS (client side), back to the
     const fromClient = icmpTooBig(buildPacket(got), env.cip[fam], 1280, { src: CLIENT_MAC, dst: LB_MAC });
     // What the RS sent: RIP:rport -> laddr:lport; the error reaches it from the client (NAT) or the LIP.
     const sent = buildPacket(rewritten(got, toClient, env.rip[fam], rport, laddr, lport, 63));
-    const wantRs = icmpTooBig(sent, mode === 'nat' ? env.cip[fam] : env.dip[fam], 1280, toRs);
+    // The error's own TTL / hop limit is decremented as NAT/FULLNAT forwarding does (64 -> 63).
+    const wantRs = icmpTooBig(sent, mode === 'nat' ? env.cip[fam] : env.dip[fam], 1280, toRs, 63);
     h.clearReasons();
     let r = await h.run(fromClient, net.c.ifindex);
     t.equal(r.verdict, XDP.REDIRECT, `${what}: client's ICMP error forwarded toward the RS`);
@@ -396,12 +399,24 @@ t.test('ICMP errors of tracked connections: to the RS (client side), back to the
     // RS side: the RS (or a router behind) reports about a packet it got from us.
     const rsGot = buildPacket(rewritten(spec, toRs, laddr, lport, env.rip[fam], rport, 60));
     const fromRs = icmpTooBig(rsGot, env.rip[fam], 1280, { src: net.ripMac, dst: net.a.mac });
-    const wantClient = icmpTooBig(buildPacket(rewritten(spec, toClient, env.cip[fam], sport, vip, dport, 60)), vip, 1280, toClient);
+    const wantClient = icmpTooBig(buildPacket(rewritten(spec, toClient, env.cip[fam], sport, vip, dport, 60)), vip, 1280, toClient, 63);
     h.clearReasons();
     r = await h.run(fromRs, net.a.ifindex);
     t.equal(r.verdict, XDP.REDIRECT, `${what}: RS-side ICMP error routed to the client`);
     t.same(r.out, wantClient, `${what}: translated to what the client sent, from the VIP`);
     t.same(h.reasons(), { FWD_ICMP: 1, FWD_REDIRECT: 1 });
+
+    // An error that would expire on the way, either direction: the kernel's, untouched.
+    for (const [dir, pkt, ifindex] of [
+      ['client side', icmpTooBig(buildPacket(got), env.cip[fam], 1280, { src: CLIENT_MAC, dst: LB_MAC }, 1), net.c.ifindex],
+      ['RS side', icmpTooBig(rsGot, env.rip[fam], 1280, { src: net.ripMac, dst: net.a.mac }, 1), net.a.ifindex],
+    ] as const) {
+      h.clearReasons();
+      r = await h.run(pkt, ifindex);
+      t.equal(r.verdict, XDP.PASS, `${what}: ${dir} ICMP error with TTL 1 passed`);
+      t.same(r.out, pkt, `${what}: ${dir} ICMP error with TTL 1 untouched`);
+      t.same(h.reasons(), { PASS_TTL: 1 });
+    }
   }
 
   // TUN: the client's error goes to the RS encapsulated.
@@ -415,6 +430,17 @@ t.test('ICMP errors of tracked connections: to the RS (client side), back to the
   t.equal(r.out[14 + 9], 4, 'TUN: encapsulated in IPIP');
   t.equal(r.out[14 + 20 + 9], 1, 'TUN: carrying the ICMP error');
   t.same(h.reasons(), { FWD_ICMP: 1, FWD_REDIRECT: 1 });
+  // As TUN's other packets: the error's TTL decremented inside, outer DIP -> RIP with its TOS; no DF on
+  // the error, so the outer IP ID is random (taken from the output; the outer checksum is computed here).
+  const tunInner = icmpTooBig(got, env.cip[4], 1280, { src: CLIENT_MAC, dst: LB_MAC }, 63);
+  t.same(r.out, encapsulate(tunInner, { src: env.dip[4], dst: env.rip[4], tos: 0xc0, df: false, id: r.out.readUInt16BE(14 + 4) }, { src: net.a.mac, dst: net.ripMac }),
+    'TUN: ICMP error out, byte for byte');
+  h.clearReasons();
+  const tunTtl1 = icmpTooBig(got, env.cip[4], 1280, { src: CLIENT_MAC, dst: LB_MAC }, 1);
+  r = await h.run(tunTtl1, net.c.ifindex);
+  t.equal(r.verdict, XDP.PASS, 'TUN: ICMP error with TTL 1 passed');
+  t.same(r.out, tunTtl1, 'TUN: ICMP error with TTL 1 untouched');
+  t.same(h.reasons(), { PASS_TTL: 1 });
 
   // Errors about flows we do not know, and echo requests, are the kernel's.
   const stranger = buildPacket({ eth: toClient, ipv4: { src: VIP4, dst: env.cip[4] }, tcp: { sport: 80, dport: 1, flags: 'A' } });
@@ -422,4 +448,50 @@ t.test('ICMP errors of tracked connections: to the RS (client side), back to the
   r = await h.run(icmpTooBig(stranger, env.cip[4], 1280, { src: CLIENT_MAC, dst: LB_MAC }), net.c.ifindex);
   t.equal(r.verdict, XDP.PASS);
   t.same(h.reasons(), { PASS_NOT_L4: 1 });
+});
+
+t.test('replies are looked up reverse-first from RS ports: the hint, its fallback, clients on an RS port', { skip }, async (t) => {
+  const env = await setup(t);
+  const { h, net } = env;
+  const hintFd = h.fd('xvs_rport_hint');
+  const word = (p: number): Buffer => { const b = Buffer.alloc(4); b.writeUInt32LE(p >> 6); return b; };
+  const hinted = (p: number): boolean => {
+    const v = Buffer.alloc(8);
+    t.ok(native.mapLookup(hintFd, word(p), v));
+    return ((v.readBigUInt64LE(0) >> BigInt(p & 63)) & 1n) === 1n;
+  };
+  t.notOk(hinted(RPORT.nat.tcp), 'no hint before a connection');
+  const spec = client(env, 'nat', 4, 'tcp');
+  await h.run(buildPacket(spec), net.c.ifindex);
+  const { sport, dport } = l4Of(spec);
+  t.ok(hinted(RPORT.nat.tcp), 'a NAT connection marks its RS port');
+  t.notOk(hinted(sport), 'not the client port');
+
+  // A client whose source port is a marked RS port: the reverse lookup misses, and it is scheduled
+  // and forwarded as any client (SYN, then an established ACK).
+  const onRsPort: PacketSpec = { ...client(env, 'nat', 4, 'tcp', 'S', ''), tcp: { sport: RPORT.nat.tcp, dport: VPORT.nat.tcp, flags: 'S', seq: 1 } };
+  for (const flags of ['S', 'A']) {
+    h.clearReasons();
+    const r = await h.run(buildPacket({ ...onRsPort, tcp: { ...onRsPort.tcp!, flags } }), net.c.ifindex);
+    t.equal(r.verdict, XDP.REDIRECT, `client from port ${RPORT.nat.tcp} (${flags}): forwarded to the RS`);
+    t.equal(readEth(r.out).dst, net.ripMac);
+    t.equal(r.out.subarray(14 + 16, 14 + 20).join('.'), env.rip[4]);
+    t.same(h.reasons(), flags === 'S' ? { CONN_NEW: 1, FWD_REDIRECT: 1 } : { FWD_REDIRECT: 1 }, `client from port ${RPORT.nat.tcp} (${flags}): reasons`);
+  }
+  t.equal(h.conn(tupleOf(onRsPort))?.state, TCP_S.ESTABLISHED, 'its connection is established');
+
+  // Without the hint (connections installed by sync do not set it) a reply is still found, after its
+  // own connection lookup misses: same bytes out.
+  native.mapUpdate(hintFd, word(RPORT.nat.tcp), Buffer.alloc(8));
+  t.notOk(hinted(RPORT.nat.tcp), 'hint cleared');
+  const reply: PacketSpec = {
+    eth: { src: net.ripMac, dst: net.a.mac }, ipv4: { src: env.rip[4], dst: env.cip[4], ttl: 64 },
+    tcp: { sport: RPORT.nat.tcp, dport: sport, flags: 'SA', seq: 99, ack: 7778 }, payload: 'world!',
+  };
+  h.clearReasons();
+  const r = await h.run(buildPacket(reply), net.a.ifindex);
+  t.equal(r.verdict, XDP.REDIRECT, 'unhinted reply: redirected toward the client');
+  t.same(r.out, buildPacket(rewritten(reply, { src: net.c.mac, dst: CLIENT_MAC }, VIP4, dport, env.cip[4], sport, 63)), 'unhinted reply: packet out, byte for byte');
+  t.same(h.reasons(), { FWD_REPLY: 1, FWD_REDIRECT: 1 }, 'unhinted reply: reasons');
+  t.notOk(hinted(RPORT.nat.tcp), 'a reply does not set the hint');
 });

@@ -5,6 +5,8 @@ import t, { type Test } from 'tap';
 import { buildDrLab } from '../../src/lab/topology.js';
 import { binArgv, xdpAttachment, type NsProcess } from '../../src/netns/index.js';
 import { e2eReady, startXvsd, waitXvsdReady, xvsadm } from '../../src/lab/xvs.js';
+import { readFileSync, writeFileSync } from 'node:fs';
+import { stateFileOfNetns } from '../../src/daemon/state.js';
 
 if (e2eReady(t)) {
   t.setTimeout(180_000);
@@ -90,5 +92,26 @@ if (e2eReady(t)) {
     t.notMatch((await xvsadm(director, ['-Ln'])).stdout, /TCP/, '--fresh starts with an empty table');
     await configure();
     await trafficWorks(t);
+  });
+
+  t.test('a pinned data path of another ABI is refused, and left forwarding untouched', async (t) => {
+    const old = await start();
+    await configure();
+    old.signal('SIGKILL');
+    await old.exited;
+    // What a different xvs version would find: the saved state says another layout.
+    const file = stateFileOfNetns(director.name);
+    const st = JSON.parse(readFileSync(file, 'utf8'));
+    writeFileSync(file, JSON.stringify({ ...st, abi: '0123456789abcdef', version: '9.9.9' }));
+    const refused = await director.exec(binArgv('xvsd', ['--attach', 'native']), { allowFail: true, timeoutMs: 30_000 });
+    t.equal(refused.code, 1, 'exit 1');
+    t.match(refused.stderr, /created by xvs 9\.9\.9 with another ABI \(0123456789abcdef; this xvsd has [0-9a-f]{16}\).*--fresh/s, `message: ${refused.stderr.trim().slice(0, 200)}`);
+    const still = await xdpAttachment(director.name, lab.directorIf);
+    t.ok(still, 'the old program is still attached');
+    await trafficWorks(t); // and forwarding with the pinned maps
+    const fresh = startXvsd(director, ['--attach', 'native', '--fresh']);
+    await waitXvsdReady(director, fresh);
+    t.teardown(() => fresh.stop());
+    t.notMatch((await xvsadm(director, ['-Ln'])).stdout, /TCP/, '--fresh replaces it');
   });
 }

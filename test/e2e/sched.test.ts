@@ -14,6 +14,7 @@ if (e2eReady(t)) {
   t.teardown(() => lab.teardown());
   const daemon: NsProcess = await startTestXvsd(t, lab.director, ['--attach', 'native']);
   const adm = (...args: string[]) => xvsadm(lab.director, args);
+  const restore = (lines: string[]) => xvsadm(lab.director, ['-R'], { input: lines.join('\n') + '\n' });
   const held: NsProcess[] = [];
   t.teardown(async () => { for (const p of held) await p.stop('SIGKILL').catch(() => undefined); });
 
@@ -32,10 +33,10 @@ if (e2eReady(t)) {
    */
   async function round(t: Test, scheduler: string, port: number, weights: number[], holdN: number, getN: number): Promise<void> {
     const svc = `${lab.vip}:${port}`;
-    await adm('-A', '-t', svc, '-s', scheduler);
     const script = [`sched ${scheduler}`];
     lab.webs.forEach((w, i) => script.push(`dest ${w.ip}:${port} weight ${weights[i]}`));
-    for (const [i, w] of lab.webs.entries()) await adm('-a', '-t', svc, '-r', `${w.ip}:${port}`, '-g', '-w', String(weights[i]));
+    // One xvsadm -R for the service and its dests (each xvsadm run is a process start).
+    await restore([`-A -t ${svc} -s ${scheduler}`, ...lab.webs.map((w, i) => `-a -t ${svc} -r ${w.ip}:${port} -g -w ${weights[i]}`)]);
     for (let i = 0; i < holdN; i++) {
       script.push(`conn h${i} from ${lab.clientIp}:${40000 + i} to ${svc}`);
       held.push(lab.client.spawn(['bash', '-c', `exec 3<>/dev/tcp/${lab.vip}/${port}; sleep 120`], { label: `hold${i}` }));
@@ -94,6 +95,61 @@ if (e2eReady(t)) {
     const nameOf = new Map(lab.webs.map((w) => [`${w.ip}:80`, w.name]));
     t.same(answers, r.out.trim().split('\n').map((l) => nameOf.get(l) ?? l), 'answers as predicted');
     t.ok(new Set(answers).size > 1, `the port spreads clients over dests: ${answers.join(' ')}`);
+  });
+
+  /**
+   * A hash scheduler: one GET per client port (curl --local-port), each answered where the replay's
+   * `conn` from that port lands. Each call uses ports of its own: an earlier round's tuple may still be
+   * in TIME_WAIT on the client or closing on the director.
+   */
+  let hashPorts = 32000;
+  async function hashRound(t: Test, scheduler: 'sh' | 'dh', flags: string[], weights: number[]): Promise<(string | null)[]> {
+    const svc = `${lab.vip}:80`;
+    const script = [`sched ${scheduler}`, ...(flags.length ? [`flags ${flags.join(',')}`] : [])];
+    lab.webs.forEach((w, i) => script.push(`dest ${w.ip}:80 weight ${weights[i]}`));
+    await restore([`-A -t ${svc} -s ${scheduler}${flags.length ? ` -b ${flags.join(',')}` : ''}`,
+      ...lab.webs.map((w, i) => `-a -t ${svc} -r ${w.ip}:80 -g -w ${weights[i]}`)]);
+    const answers: (string | null)[] = [];
+    for (let i = 0; i < 6; i++) {
+      const p = (hashPorts += 13);
+      script.push(`conn p${p} from ${lab.clientIp}:${p} to ${svc}`);
+      const r = await runIn(lab.client.name, ['curl', '-sS', '--max-time', '3', '--local-port', String(p), `http://${lab.vip}/`], { allowFail: true, timeoutMs: 8000 });
+      answers.push(r.code === 0 ? r.stdout.trim() : null);
+    }
+    const r = replay(script.join('\n'));
+    t.equal(r.code, 0, r.err);
+    const nameOf = new Map(lab.webs.map((w) => [`${w.ip}:80`, w.name]));
+    t.same(answers, r.out.trim().split('\n').map((l) => nameOf.get(l) ?? l), `${scheduler}: answers as predicted: ${answers.join(' ')}`);
+    t.notOk(answers.includes(null), `${scheduler}: every GET answered`);
+    await adm('-D', '-t', svc);
+    return answers;
+  }
+
+  // The other sequence schedulers, each on a fresh service, in the same style as wlc/lc above: held
+  // connections first where the counts matter, then GETs one after the other.
+  const sequenceRounds: [string, number[], number, number][] = [
+    ['rr', [1, 1, 1], 0, 4],
+    ['wrr', [3, 1, 2], 0, 7],
+    ['sed', [1, 2, 3], 3, 4],
+    ['nq', [1, 2, 3], 2, 4],
+    ['fo', [1, 3, 2], 1, 3],
+    ['ovf', [2, 1, 3], 5, 3],
+  ];
+  for (const [scheduler, weights, holdN, getN] of sequenceRounds) {
+    t.test(`${scheduler} ${weights.join(':')}${holdN ? ' with held-open connections' : ''}`, async (t) => {
+      await adm('-C');
+      await round(t, scheduler, 80, weights, holdN, getN);
+    });
+  }
+
+  t.test('sh with sh-port, then sh and dh by address: answers as the replay predicts', async (t) => {
+    await adm('-C');
+    const byPort = await hashRound(t, 'sh', ['sh-port'], [1, 2, 1]);
+    t.ok(new Set(byPort).size > 1, 'sh-port spreads one client\'s ports over dests');
+    const byAddr = await hashRound(t, 'sh', [], [1, 2, 1]);
+    t.equal(new Set(byAddr).size, 1, 'sh: one client address, one dest');
+    const dh = await hashRound(t, 'dh', [], [1, 1, 2]);
+    t.equal(new Set(dh).size, 1, 'dh: one destination address, one dest');
   });
 
   t.test('--set and -L --timeout', async (t) => {
