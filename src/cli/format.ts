@@ -246,6 +246,10 @@ export function saveRules(services: readonly ServiceView[], fmt: Pick<ListFormat
     out += `-A ${svcName} -s ${svc.scheduler}${persistenceRule(svc)}${svc.onePacket ? ' -o' : ''}${schedFlagsRule(svc)}\n`;
     // xvs's own lines: what a fwmark service matches (ipvsadm has the marks set by netfilter instead).
     for (const m of svc.matches ?? []) out += `--add-fwmark-match ${fwmarkMatchText(m)} ${svcName}\n`;
+    // ... and a FULLNAT service's local addresses (always numeric: --add-laddr takes addresses only).
+    for (const a of svc.laddrs ?? []) {
+      out += `--add-laddr ${SERVICE_SWITCH[svc.protocol]} ${isV6(svc.addr) ? `[${svc.addr}]` : svc.addr}:${svc.port} -z ${a}\n`;
+    }
     const dests = fmt.nosort ? svc.dests : qsortOrder(svc.dests, compareDests);
     for (const d of dests) {
       const dname = addrPortName(d.addr, d.port, svc.protocol, fmt.numeric, names);

@@ -5,6 +5,7 @@
 import { SingleCommand } from '../model/command.js';
 import { parseArgv, planInvocation, type ParseContext } from './parse.js';
 import { CliExit, ipvsStrerror, tryHelp, EXIT_FAIL, EXIT_KERNEL } from './messages.js';
+import { isLaddrInvocation, parseLaddrArgv } from './laddr.js';
 
 export interface RestoreBatch {
   commands: SingleCommand[];
@@ -35,6 +36,14 @@ export async function parseRestore(text: string, ctx: ParseContext): Promise<Res
     const argv = restoreTokens(raw);
     if (argv.length === 0) continue;
     try {
+      // xvs's FULLNAT local addresses, as -S writes them (ipvsadm has no FULLNAT).
+      if (isLaddrInvocation(argv)) {
+        const cmd = parseLaddrArgv(argv);
+        if (cmd.op !== 'add-laddr' && cmd.op !== 'del-laddr') throw new CliExit(`only commands that change the table can be restored (not ${argv[0]})\n`, EXIT_FAIL);
+        batch.commands.push(cmd);
+        batch.lines.push(n);
+        continue;
+      }
       const parsed = await parseArgv(argv, ctx);
       if (parsed.kind !== 'invocation') throw new CliExit(`-h and -v cannot be restored\n`, EXIT_FAIL);
       const inv = parsed.invocation;

@@ -35,6 +35,7 @@ export async function rulesToServices(file: string, resolver: NameResolver): Pro
     protocol: s.protocol, addr: s.addr, port: s.port, scheduler: s.scheduler, persistent: s.persistent, netmask: s.netmask,
     ...(s.fwmark ? { fwmark: s.fwmark, matches: s.matches ?? [] } : {}),
     ...(s.onePacket ? { onePacket: true } : {}),
+    ...(s.laddrs?.length ? { laddrs: [...s.laddrs] } : {}),
     // the kernel lists the newest dest first; the config lists them in the order they were added
     dests: [...s.dests].reverse().map((d) => ({ addr: d.addr, port: d.port, fwd: d.fwd, weight: d.weight, uThreshold: d.uThreshold, lThreshold: d.lThreshold })),
   }));

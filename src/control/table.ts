@@ -694,6 +694,7 @@ export class ServiceTable {
     return svcs.map((svc) => ({
       ...svc.spec,
       ...(svc.matches ? { matches: svc.matches.map((m) => ({ ...m })) } : {}),
+      ...(svc.laddrs?.length ? { laddrs: [...svc.laddrs] } : {}),
       stats: subtractStats(this.dp.svcStats(svc.id), svc.baseline),
       dests: svc.dests.filter(shown).map((d): DestView => {
         const c = this.dp.destCounts(d.id);

@@ -114,6 +114,8 @@ export interface ServiceView extends ServiceSpec {
   stats: Stats;
   /** A fwmark service's match entries (absent for others). */
   matches?: FwmarkMatch[];
+  /** FULLNAT local addresses (xvsadm --add-laddr), in the order added; absent when none. */
+  laddrs?: string[];
   rates?: Rates;
 }
 

@@ -164,6 +164,27 @@ if (e2eReady(t)) {
         for (const fam of [4, 6] as Fam[]) {
           t.test(`${mode} IPv${fam}`, async (t) => {
             const p = PORTS[mode];
+            if (mode === 'fullnat') {
+              // FULLNAT's promise: the RS needs no route back to the client. For this test the RSs lose
+              // their default route; only the local address stays reachable (on-link for rs1, one host
+              // route via the director for rs2).
+              const v = fam === 6 ? ['-6'] : [];
+              const gw = (r: (typeof RS)[number]): string => (fam === 4 ? r.gw4 : r.gw6);
+              for (const [i, r] of RS.entries()) {
+                await rsNs[i].ip([...v, 'route', 'del', 'default']);
+                if (i > 0) await rsNs[i].ip([...v, 'route', 'add', LIP[fam], 'via', gw(r)]);
+              }
+              t.teardown(async () => {
+                for (const [i, r] of RS.entries()) {
+                  if (i > 0) await rsNs[i].ip([...v, 'route', 'del', LIP[fam], 'via', gw(r)]).catch(() => undefined);
+                  await rsNs[i].ip([...v, 'route', 'replace', 'default', 'via', gw(r)]);
+                }
+              });
+              for (const ns of rsNs) {
+                const probe = await ns.exec(['ip', ...v, 'route', 'get', CIP[fam]], { allowFail: true, quiet: true });
+                t.not(probe.code, 0, `${ns.label}: no route to the client (${probe.stderr.trim()})`);
+              }
+            }
             const base = `http://${host(fam, VIP[fam])}:${p.vtcp}`;
             const names = new Set<string | null>();
             for (let i = 0; i < 4; i++) names.add(await curl(`${base}/`));

@@ -82,3 +82,37 @@ t.test('--pe: no persistence engine in xvs, refused as by a kernel without ip_vs
   t.equal(restore.exit, 255, '-R with a --pe line: refused');
   t.equal(table.size, 1, 'and nothing of it applied');
 });
+
+t.test('FULLNAT local addresses survive -S | -C | -R (xvs\'s --add-laddr lines, always numeric)', async (t) => {
+  const { run, table } = setup();
+  const rules = [
+    '-A -t 192.0.2.80:80 -s rr',
+    '--add-laddr -t 192.0.2.80:80 -z 198.51.100.201',
+    '--add-laddr -t 192.0.2.80:80 -z 198.51.100.202',
+    '-a -t 192.0.2.80:80 -r 203.0.113.5:8080 --fullnat -w 1',
+    '-A -t [2001:db8::80]:80 -s wlc',
+    '--add-laddr -t [2001:db8::80]:80 -z 2001:db8::201',
+    '-a -t [2001:db8::80]:80 -r [2001:db8::5]:8080 --fullnat -w 2',
+    '',
+  ].join('\n');
+  t.same(await run(['-R'], rules), { exit: 0, stdout: '', stderr: '' });
+  t.same(table.listLaddrs().map((l) => l.laddrs), [['198.51.100.201', '198.51.100.202'], ['2001:db8::201']]);
+  const saved = (await run(['-S', '-n'])).stdout;
+  t.equal(saved, [
+    '-A -t 192.0.2.80:80 -s rr',
+    '--add-laddr -t 192.0.2.80:80 -z 198.51.100.201',
+    '--add-laddr -t 192.0.2.80:80 -z 198.51.100.202',
+    '-a -t 192.0.2.80:80 -r 203.0.113.5:8080 --fullnat -w 1',
+    '-A -t [2001:db8::80]:80 -s wlc',
+    '--add-laddr -t [2001:db8::80]:80 -z 2001:db8::201',
+    '-a -t [2001:db8::80]:80 -r [2001:db8::5]:8080 --fullnat -w 2',
+    '',
+  ].join('\n'), '-S -n prints the local addresses after their service');
+  t.same(await run(['-C']), { exit: 0, stdout: '', stderr: '' });
+  t.same(await run(['-R'], saved), { exit: 0, stdout: '', stderr: '' });
+  t.equal((await run(['-S', '-n'])).stdout, saved, 'restored identically');
+  const bad = await run(['-R'], '-A -t 192.0.2.81:80 -s rr\n--add-laddr -t 192.0.2.81:80 -z not-an-address\n');
+  t.equal(bad.exit, 2, 'a bad --add-laddr line: exit 2');
+  t.match(bad.stderr, /^line 2: Illegal local address specified/);
+  t.equal(table.size, 2, 'and nothing of that restore applied');
+});
