@@ -45,11 +45,14 @@ export function removePinDir(dir: string): boolean {
 /** Where xvsd keeps the state a restart adopts (plain files: a bpffs cannot hold them). */
 export const STATE_ROOT = '/run/xvs-state';
 
-/** Removes the pins and saved state of a named namespace (test and lab teardown, before `ip netns del`). */
+/** Removes the pins, saved state and notify lock of a named namespace (test and lab teardown, before
+ * `ip netns del`). */
 export function removeNetnsPins(name: string, root = PIN_ROOT): boolean {
   try {
     const ino = statSync(path.join('/run/netns', name)).ino;
     rmSync(path.join(STATE_ROOT, `ns-${ino}.json`), { force: true });
+    // packaging/keepalived/xvs-notify.sh's per-namespace lock file.
+    rmSync(`/run/xvs-notify-ns${ino}.lock`, { force: true });
     return removePinDir(path.join(root, `ns-${ino}`));
   } catch {
     return false; // the namespace is already gone
