@@ -40,7 +40,7 @@ function setup(t: { teardown: (fn: () => void) => void }) {
     rmSync(path.join(dir, 'calls'), { force: true });
     execFile('/bin/sh', [NOTIFY, ...args], {
       // keepalived runs notify scripts with a small environment; PATH without logger is fine too
-      env: { PATH: '/usr/bin:/bin', XVS_FAKE_DIR: dir, XVSADM: fake, XVS_SYNC_IFACE: 'eth1', ...env },
+      env: { PATH: '/usr/bin:/bin', XVS_FAKE_DIR: dir, XVSADM: fake, XVS_SYNC_IFACE: 'eth1', XVS_NOTIFY_LOCK: path.join(dir, 'notify.lock'), ...env },
       timeout: 10_000,
     }, (err, _stdout, stderr) => {
       const calls = existsSync(path.join(dir, 'calls')) ? readFileSync(path.join(dir, 'calls'), 'utf8').trimEnd().split('\n') : [];
