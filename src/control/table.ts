@@ -499,12 +499,15 @@ export class ServiceTable {
    * validation copy never fills rings.
    */
   private refill(svc: SvcState): void {
-    if (this.refillMode === 'now') {
-      this.syncCounts(svc, true);
-      svc.ring.refill();
-      this.syncSchedTable(svc);
-    }
+    if (this.refillMode === 'now') this.fillNow(svc);
     else if (this.refillMode === 'defer') this.refillPending.add(svc);
+  }
+
+  /** Brings a service's ring (from the live counts) and hash table up to date with its dests now. */
+  private fillNow(svc: SvcState): void {
+    this.syncCounts(svc, true);
+    svc.ring.refill();
+    this.syncSchedTable(svc);
   }
 
   /** Keeps every ring full; called on a short timer by the daemon. */
@@ -755,9 +758,7 @@ export class ServiceTable {
       this.refillMode = 'now';
       for (const svc of this.refillPending) {
         if (this.services.get(serviceId(svc.spec)) !== svc) continue;
-        this.syncCounts(svc, true);
-        svc.ring.refill();
-        this.syncSchedTable(svc);
+        this.fillNow(svc);
       }
       this.refillPending.clear();
     }
@@ -837,11 +838,7 @@ export class ServiceTable {
     this.adopting = null;
     this.refillMode = 'now';
     for (const svc of this.services.values()) this.reweigh(svc);
-    for (const svc of this.refillPending) {
-      this.syncCounts(svc, true);
-      svc.ring.refill();
-      this.syncSchedTable(svc);
-    }
+    for (const svc of this.refillPending) this.fillNow(svc);
     this.refillPending.clear();
   }
 

@@ -393,9 +393,14 @@ export class BpfDatapath implements Datapath, SyncDatapath {
     const t = decode('xvs_tmpl', v);
     if (change.lastSeenNs !== undefined) t.last_seen_ns = change.lastSeenNs;
     if (change.assured !== undefined) t.flags = change.assured ? (t.flags as number) | TMPL_F_ASSURED : (t.flags as number) & ~TMPL_F_ASSURED;
-    // Only an entry that still exists is rewritten (BPF_EXIST): a template the data path dropped stays dropped.
+    // Only an entry that still exists is rewritten: a template the data path dropped stays dropped.
+    return this.updateExisting('xvs_tmpls', key, encode('xvs_tmpl', t));
+  }
+
+  /** bpf_map_update_elem with BPF_EXIST: false (nothing written) when the entry is gone. */
+  private updateExisting(map: string, key: Buffer, value: Buffer): boolean {
     try {
-      native.mapUpdate(this.fds.xvs_tmpls, key, encode('xvs_tmpl', t), 2);
+      native.mapUpdate(this.fds[map], key, value, 2);
       return true;
     } catch (e) {
       if ((e as NodeJS.ErrnoException).code === 'ENOENT') return false;
@@ -439,14 +444,8 @@ export class BpfDatapath implements Datapath, SyncDatapath {
       const base = LAYOUTS.xvs_lblc.fields.find((x) => x.name === 'dest')!.offset;
       for (let i = 0; i < LBLC_SET_MAX; i++) v.writeUInt32LE(change.dests[i] ?? DEST_NONE, base + 4 * i);
     }
-    // BPF_EXIST: an entry the data path (LRU) or the expiry dropped meanwhile stays dropped.
-    try {
-      native.mapUpdate(this.fds.xvs_lblc, key, v, 2);
-      return true;
-    } catch (e) {
-      if ((e as NodeJS.ErrnoException).code === 'ENOENT') return false;
-      throw e;
-    }
+    // An entry the data path (LRU) or the expiry dropped meanwhile stays dropped.
+    return this.updateExisting('xvs_lblc', key, v);
   }
 
   deleteLocality(key: Buffer): boolean {

@@ -140,12 +140,13 @@ export class SyncManager {
       const last = m.lastSent.get(key.toString('hex'));
       return all || last === undefined || now - last >= this.refreshMs;
     };
-    const due = this.deps.dp.conns().filter((c) => isDue(c.key));
+    const conns = this.deps.dp.conns();
+    const due = conns.filter((c) => isDue(c.key));
     this.publish(due, false);
     this.publishTemplates(this.deps.dp.templates().filter((tp) => isDue(tp.key)));
-    // Forget connections that are gone.
+    // Forget connections that are gone (from the same read of the table).
     if (m.lastSent.size > due.length * 2 + 1024) {
-      const live = new Set(this.deps.dp.conns().map((c) => c.key.toString('hex')));
+      const live = new Set(conns.map((c) => c.key.toString('hex')));
       for (const k of m.lastSent.keys()) if (!live.has(k)) m.lastSent.delete(k);
     }
   }
