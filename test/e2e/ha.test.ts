@@ -93,6 +93,9 @@ if (e2eReady(t)) {
     t.test('control: with the sync daemons stopped, an established NAT transfer is lost on failover', async (t) => {
       await lab.setFrontLink(lb2, true);
       await waitFor(async () => (await lab.notifyState(lb2)) === 'BACKUP', { timeoutMs: 10_000, what: 'lb2 BACKUP again' });
+      // The notify scripts have settled (the log line is written after the script ran): stop the roles.
+      await waitSyncRole(lb1, 'master');
+      await waitSyncRole(lb2, 'backup');
       await xvsadm(lb1.ns, ['--stop-daemon', 'master']);
       await xvsadm(lb2.ns, ['--stop-daemon', 'backup']);
       t.notMatch(await syncDaemons(lb2), /sync daemon/, 'no sync daemon on lb2');
