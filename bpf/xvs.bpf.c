@@ -15,6 +15,15 @@ __attribute__((noinline)) int xvs_btf_enums(enum xvs_reason reason, enum xvs_tcp
 	return reason + state;
 }
 
+/* Test-run once by the control plane after every load, before anything is attached
+ * (src/datapath/bpf-datapath.ts): anchors the data path's clock (xvs_now in xvs_maps.h). Never
+ * attached. Returns 1 when the clock is anchored, 0 when the kernel's HZ is unknown. */
+SEC("xdp")
+int xvs_clock_init(struct xdp_md *ctx)
+{
+	return xvs_clock_anchor();
+}
+
 SEC("xdp")
 int xvs_xdp(struct xdp_md *ctx)
 {

@@ -157,7 +157,7 @@ _Static_assert(sizeof(struct xvs_conn_key) == 40, "xvs_conn_key size");
 
 /* xvs_conns value. */
 struct xvs_conn {
-	__u64 last_seen_ns; /* CLOCK_MONOTONIC ns of the last packet (bpf_ktime_get_coarse_ns: tick resolution) */
+	__u64 last_seen_ns; /* CLOCK_MONOTONIC ns of the last packet (tick resolution: xvs_now) */
 	__u64 created_ns;
 	__u32 dest_id;
 	__u32 svc_id;

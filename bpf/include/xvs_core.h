@@ -154,7 +154,7 @@ static __always_inline int xvs_reply(void *ctx, struct xvs_pkt *p, struct ethhdr
 	dest = bpf_map_lookup_elem(&xvs_dests, &conn->dest_id);
 	if (unlikely(!xvs_dest_usable(dest, conn->svc_id)))
 		return xvs_drop(XVS_R_DROP_DEST_GONE);
-	now = bpf_ktime_get_coarse_ns();
+	now = xvs_now();
 	if (unlikely(!(conn->flags & XVS_CONN_F_OUTPUT)))
 		conn->flags |= XVS_CONN_F_OUTPUT;
 	if (f->key.proto == XVS_PROTO_TCP) {
@@ -217,8 +217,8 @@ static __always_inline int xvs_process(void *ctx, struct xvs_pkt *p)
 	if (likely(conn)) {
 		if (unlikely(xvs_check_l4(&nh, data_end, &f, l3_hdr_len, p->len)))
 			return xvs_drop(XVS_R_DROP_MALFORMED);
-		/* Tick resolution is plenty for idle timeouts, and far cheaper than a clock read. */
-		now = bpf_ktime_get_coarse_ns();
+		/* Tick resolution is plenty for idle timeouts (xvs_now: jiffies, no helper call). */
+		now = xvs_now();
 		if (unlikely(xvs_tcp_is_syn(f.tcp_flags) && xvs_tcp_is_reusable(conn->state) &&
 			     !xvs_svc_persistent(conn->svc_id))) {
 			/* A new connection on a closing tuple: never drop the SYN, schedule it afresh with
@@ -273,7 +273,7 @@ static __always_inline int xvs_process(void *ctx, struct xvs_pkt *p)
 		/* TCP opens on SYN only; any UDP datagram opens a connection. */
 		if (f.key.proto == XVS_PROTO_TCP && !xvs_tcp_is_syn(f.tcp_flags))
 			return xvs_drop(XVS_R_DROP_NO_CONN_NOT_SYN);
-		now = bpf_ktime_get_coarse_ns();
+		now = xvs_now();
 		if (unlikely(svc->flags & XVS_SVC_F_OPS) && f.key.proto == XVS_PROTO_UDP)
 			rc = xvs_ops_open(&f.key, svc_id, now, &t);
 		else

@@ -156,7 +156,7 @@ static __always_inline int xvs_icmp_error(void *ctx, struct xvs_pkt *p, struct e
 	key.dport = qp->source;
 	key.proto = qproto;
 	key.af = f->key.af;
-	now = bpf_ktime_get_coarse_ns();
+	now = xvs_now();
 
 	conn = bpf_map_lookup_elem(&xvs_conns, &key);
 	if (conn) {

@@ -95,7 +95,7 @@ struct {
 #define XVS_NH_CACHE_NS 1000000000ULL
 #endif
 struct xvs_nh {
-	__u64 expires_ns; /* bpf_ktime_get_coarse_ns() deadline */
+	__u64 expires_ns; /* xvs_now() deadline */
 	__u32 rip[4];
 	__u32 in_ifindex;
 	__u32 out_ifindex;
@@ -250,6 +250,78 @@ struct {
 	__type(key, __u32);
 	__type(value, struct xvs_cfg);
 } xvs_cfg SEC(".maps");
+
+/* The data path's clock: CLOCK_MONOTONIC ns at tick resolution, the clock bpf_ktime_get_coarse_ns()
+ * reads and that last_seen_ns, template and next-hop deadlines are kept in, computed from jiffies.
+ * bpf_jiffies64() is inlined by the verifier into one load, where the coarse-clock helper is a call,
+ * and calls are dear on CPUs with return-thunk mitigations (SRSO "safe RET": every return is a
+ * mispredict): per packet this is an array lookup (inlined), a load, a compare and a multiply-add.
+ *
+ * base_ns = coarse ns - jiffies * tick_ns. Jiffies advance in whole ticks of monotonic time (the
+ * tick code advances them from ktime and updates the timekeeper in the same step), so the relation
+ * holds between anchors to within a tick. xvs_clock_init anchors it the first time (the control plane
+ * test-runs it once after every load, before attaching); after that the packet that finds the anchor
+ * XVS_CLOCK_REANCHOR_S old anchors it again (base_ns is one 64-bit store: a reader sees the old or
+ * the new base, both right to within a tick). Not anchored (tick_ns 0: the object was loaded without
+ * xvs_clock_init, or libbpf could not tell the kernel's HZ) = the helper is called as before.
+ * Private to the data path. */
+#define XVS_CLOCK_REANCHOR_S 10
+extern unsigned int CONFIG_HZ __kconfig __weak;
+
+struct xvs_clock {
+	__u64 tick_ns;        /* TICK_NSEC of the running kernel; 0 = not anchored */
+	__u64 base_ns;
+	__u64 anchor_jiffies; /* jiffies at the last anchoring */
+	__u64 reanchor_jiffies;
+};
+
+/* key: __u32 0  value: struct xvs_clock  written by: datapath */
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct xvs_clock);
+} xvs_clock SEC(".maps");
+
+static __always_inline __u64 xvs_now(void)
+{
+	__u32 zero = 0;
+	struct xvs_clock *c = bpf_map_lookup_elem(&xvs_clock, &zero);
+	__u64 tick, j, now;
+
+	if (unlikely(!c))
+		return bpf_ktime_get_coarse_ns();
+	tick = c->tick_ns;
+	if (unlikely(!tick))
+		return bpf_ktime_get_coarse_ns();
+	j = bpf_jiffies64();
+	if (unlikely(j - c->anchor_jiffies > c->reanchor_jiffies)) {
+		now = bpf_ktime_get_coarse_ns();
+		c->base_ns = now - j * tick;
+		c->anchor_jiffies = j;
+		return now;
+	}
+	return c->base_ns + j * tick;
+}
+
+/* Anchors the clock (and sets its tick from the kernel's CONFIG_HZ). Returns 1 when anchored, 0 when
+ * HZ is unknown (xvs_now() then keeps calling the helper). */
+static __always_inline int xvs_clock_anchor(void)
+{
+	__u32 zero = 0;
+	struct xvs_clock *c = bpf_map_lookup_elem(&xvs_clock, &zero);
+	__u64 hz = CONFIG_HZ, tick, j;
+
+	if (!c || hz == 0 || hz > 100000)
+		return 0;
+	tick = (1000000000ULL + hz / 2) / hz; /* the kernel's TICK_NSEC */
+	j = bpf_jiffies64();
+	c->base_ns = bpf_ktime_get_coarse_ns() - j * tick;
+	c->anchor_jiffies = j;
+	c->reanchor_jiffies = XVS_CLOCK_REANCHOR_S * hz;
+	c->tick_ns = tick;
+	return 1;
+}
 
 /* Records: struct xvs_sync_ev  written by: datapath (while XVS_CFG_F_SYNC), read by the sync master */
 struct {

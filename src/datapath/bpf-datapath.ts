@@ -30,7 +30,7 @@ const RING_BYTES = LAYOUTS.xvs_ring.size;
 
 /** Maps that only speed things up (next-hop caches, the reply-port hint, scratch space): adopting a data
  * path pinned by an older xvsd that lacked one of them creates it empty instead of refusing. */
-const CACHE_MAPS = new Set(['xvs_nh_cache', 'xvs_nh_client', 'xvs_rport_hint', 'xvs_lblc_tmp']);
+const CACHE_MAPS = new Set(['xvs_nh_cache', 'xvs_nh_client', 'xvs_rport_hint', 'xvs_lblc_tmp', 'xvs_clock']);
 
 /** Number of possible CPUs, the stride of per-CPU map values (as libbpf_num_possible_cpus). */
 export function possibleCpus(): number {
@@ -79,6 +79,8 @@ export class BpfDatapath implements Datapath, SyncDatapath {
   private readonly rings = new Map<number, MmapRing>();
   private readonly ncpu = possibleCpus();
   private closed = false;
+  /** True when the data path's clock runs on jiffies (see xvs_now); false: it calls the clock helper. */
+  clockAnchored = false;
 
   private constructor(readonly object: BpfObject, readonly objectPath: string, maxConns: number) {
     this.connTableSize = maxConns;
@@ -142,11 +144,18 @@ export class BpfDatapath implements Datapath, SyncDatapath {
         }
       }
       await object.load();
+      // The data path reads the time from jiffies once its clock is anchored (xvs_now in
+      // bpf/include/xvs_maps.h): anchor it before anything can run the program. A failure leaves the
+      // clock unanchored, which only costs speed (the data path then calls the clock helper).
+      const clock = await native.progTestRun(object.progFd('xvs_clock_init'), { data: Buffer.alloc(64) }).catch(() => null);
+      const clockAnchored = clock?.retval === 1;
       if (opts.pinDir && fresh.length) {
         mkdirSync(opts.pinDir, { recursive: true });
         for (const name of fresh) native.objPin(object.mapFd(name), path.join(opts.pinDir, name));
       }
-      return new BpfDatapath(object, objectPath, maxConns);
+      const dp = new BpfDatapath(object, objectPath, maxConns);
+      dp.clockAnchored = clockAnchored;
+      return dp;
     } catch (e) {
       object.close();
       throw e;
