@@ -32,8 +32,12 @@ const CPORT = 40000;
 const PORT = { dr: 80, nat: 81, fullnat: 82, tun: 83 } as const;
 const MAC_NEXT_HOP = '02:00:00:00:00:77';
 
-type Case = 'trivial' | 'dr' | 'nat-in' | 'nat-reply' | 'fullnat-in' | 'fullnat-reply' | 'trivial*' | 'trivial-encap*' | 'tun*';
-const CASES: Case[] = ['trivial', 'dr', 'nat-in', 'nat-reply', 'fullnat-in', 'fullnat-reply', 'trivial*', 'trivial-encap*', 'tun*'];
+type Case = 'trivial' | 'dr' | 'nat-in' | 'nat-reply' | 'fullnat-in' | 'fullnat-reply' | 'trivial*' | 'trivial-encap*' | 'tun*'
+  | 'dr@helper' | 'nat-reply@helper';
+const CASES: Case[] = ['trivial', 'dr', 'nat-in', 'nat-reply', 'fullnat-in', 'fullnat-reply', 'trivial*', 'trivial-encap*', 'tun*', 'dr@helper', 'nat-reply@helper'];
+/** Cases timed with the data path's clock unanchored: it calls bpf_ktime_get_coarse_ns() per packet, as
+ *  before the jiffies clock (xvs_now) — the same object, so the difference is the clock alone. */
+const HELPER_CLOCK = (c: Case): boolean => c.endsWith('@helper');
 /** Behind bench_tun.o's restore_tail, live frames only (the frame changes length or is overwritten). */
 const WRAPPED = (c: Case): boolean => c.endsWith('*');
 
@@ -99,7 +103,8 @@ async function inside(ifname: string, rounds: number, repeat: number): Promise<R
     const inFrame = (port: number, flags: number) => frame(lbMac, CIP, CPORT, VIP, port, flags);
     const replyFrame = (port: number) => frame(lbMac, VIP, port, CIP, CPORT, 0x10);
     const frames: Record<Case, Buffer> = {
-      trivial: inFrame(PORT.dr, 0x10), dr: inFrame(PORT.dr, 0x10), 'nat-in': inFrame(PORT.nat, 0x10),
+      trivial: inFrame(PORT.dr, 0x10), dr: inFrame(PORT.dr, 0x10), 'dr@helper': inFrame(PORT.dr, 0x10), 'nat-in': inFrame(PORT.nat, 0x10),
+      'nat-reply@helper': replyFrame(PORT.nat),
       'nat-reply': replyFrame(PORT.nat), 'fullnat-in': inFrame(PORT.fullnat, 0x10), 'fullnat-reply': replyFrame(PORT.fullnat),
       'trivial*': inFrame(PORT.tun, 0x10), 'trivial-encap*': inFrame(PORT.tun, 0x10), 'tun*': inFrame(PORT.tun, 0x10),
     };
@@ -137,6 +142,15 @@ async function inside(ifname: string, rounds: number, repeat: number): Promise<R
       const grows = c === 'trivial*' ? 0 : 20;
       if (r.retval !== XDP_TX || r.dataOut.length !== frames[c].length + grows) throw new Error(`${c}: verdict ${r.retval}, ${r.dataOut.length} bytes out`);
     }
+    // The anchored clock as xvs_clock_init left it, and the same with tick_ns 0 (unanchored).
+    const clockFd = dp.object.mapFd('xvs_clock');
+    const anchored = Buffer.alloc(32);
+    if (!native.mapLookup(clockFd, Buffer.alloc(4), anchored) || anchored.readBigUInt64LE(0) === 0n) {
+      throw new Error('the data path clock is not anchored (xvs_clock_init)');
+    }
+    const unanchored = Buffer.from(anchored);
+    unanchored.writeBigUInt64LE(0n, 0);
+    const setClock = (c: Case): void => native.mapUpdate(clockFd, Buffer.alloc(4), HELPER_CLOCK(c) ? unanchored : anchored);
     const before = dp.reasons().XVS_R_FWD_TX;
     const programNs = Object.fromEntries(CASES.map((c) => [c, [] as number[]])) as Record<Case, number[]>;
     const liveNs = Object.fromEntries(CASES.map((c) => [c, [] as number[]])) as Record<Case, number[]>;
@@ -144,6 +158,7 @@ async function inside(ifname: string, rounds: number, repeat: number): Promise<R
     for (let round = 0; round <= rounds; round++) {
       const order = round % 2 ? [...CASES].reverse() : CASES;
       for (const c of order) {
+        setClock(c);
         if (WRAPPED(c)) {
           behind(nextOf[c]!);
           const txBefore = dp.reasons().XVS_R_FWD_TX;
@@ -163,6 +178,7 @@ async function inside(ifname: string, rounds: number, repeat: number): Promise<R
         if (c !== 'trivial') expected += 2n * BigInt(repeat);
         if (round > 0) { programNs[c].push(p.duration); liveNs[c].push(l.duration); }
       }
+      setClock('dr');
       process.stderr.write(`[modes-cost] round ${round}/${rounds}${round === 0 ? ' (warm-up)' : ''}\n`);
     }
     const seen = dp.reasons().XVS_R_FWD_TX - before;

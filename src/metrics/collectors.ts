@@ -159,7 +159,7 @@ export function registerMetrics(registry: Registry, source: MetricsSource, build
   counter('xvs_sync_queue_dropped_total', 'Connections dropped from a full send queue (the refresh resends them).', ['role'], () => sync((d) => d.queueDropped));
   counter('xvs_sync_messages_received_total', 'Sync messages accepted by the backup.', ['role'], () => sync((d) => d.messagesReceived));
   counter('xvs_sync_conns_received_total', 'Connections received by the backup.', ['role'], () => sync((d) => d.connsReceived));
-  counter('xvs_sync_messages_rejected_total', 'Sync messages rejected by the backup, by reason (auth, truncated, malformed, replay, stale, syncid, version).', ['role', 'reason'],
+  counter('xvs_sync_messages_rejected_total', 'Sync messages rejected by the backup, by reason (auth, truncated, malformed, replay, stale, syncid, version, peer).', ['role', 'reason'],
     () => (source.sync?.().daemons ?? []).flatMap((d) => Object.entries(d.rejected).map(([reason, v]): Row => [{ role: d.role, reason }, v])));
   gauge('xvs_sync_lag_seconds', 'Master: age of the oldest connection event in the last batch when sent; backup: age of the last accepted message on arrival.', ['role'],
     () => sync((d) => d.lagSeconds));

@@ -5,7 +5,8 @@ import { randomBytes } from 'node:crypto';
 import type { Logger } from '../log/logger.js';
 import { XvsError } from '../model/errors.js';
 import type { SyncConn, SyncDaemonSpec, SyncStats } from './types.js';
-import { UdpTransport, type SyncTransport } from './transport.js';
+import { UdpTransport, parsePeer, type SyncTransport } from './transport.js';
+import net from 'node:net';
 import { connProblem, decode, encodeMessage, recordsPerMessage, HEADER_LEN, RECORD_LEN, TAG_LEN } from './wire.js';
 import { SYNC_KEY_MIN_BYTES } from './key.js';
 
@@ -31,7 +32,7 @@ export const realClock: SyncClock = {
 
 const emptyStats = (role: 'master' | 'backup'): SyncStats => ({
   role, messagesSent: 0, connsSent: 0, queued: 0, queueDropped: 0, messagesReceived: 0, connsReceived: 0,
-  rejected: { auth: 0, truncated: 0, malformed: 0, replay: 0, stale: 0, syncid: 0, version: 0 }, lagSeconds: 0,
+  rejected: { auth: 0, truncated: 0, malformed: 0, replay: 0, stale: 0, syncid: 0, version: 0, peer: 0 }, lagSeconds: 0,
 });
 
 function checkCommon(spec: SyncDaemonSpec, role: 'master' | 'backup', key: Buffer): void {
@@ -331,6 +332,8 @@ export class SyncBackup {
   private readonly replay: ReplayFilter;
   private readonly warns: WarnLimiter;
   private readonly st = emptyStats('backup');
+  /** A unicast backup accepts datagrams from its peers' addresses only (null: multicast, any sender). */
+  private readonly peerAddrs: Set<string> | null;
   private started = false;
   private closed = false;
 
@@ -344,6 +347,7 @@ export class SyncBackup {
     this.clock = o.clock ?? realClock;
     this.transport = o.transport ?? new UdpTransport(o.spec);
     this.onConns = o.onConns;
+    this.peerAddrs = o.spec.peers?.length ? new Set(o.spec.peers.map((p) => canonicalSender(parsePeer(p, 1).address))) : null;
     this.maxAgeMs = maxAgeS * 1000;
     this.replay = new ReplayFilter(Math.max(600_000, 2 * this.maxAgeMs));
     this.warns = new WarnLimiter(o.log, this.clock);
@@ -370,6 +374,11 @@ export class SyncBackup {
   /** One datagram as it arrived (the transport calls this; public for tests and other transports). */
   receive(msg: Buffer, from = 'unknown'): void {
     if (this.closed) return;
+    if (this.peerAddrs) {
+      // Before anything else: a stranger's datagram costs no HMAC. In-memory transports name no address.
+      const addr = senderAddress(from);
+      if (addr !== null && !this.peerAddrs.has(addr)) return this.reject('peer', `${addr} is not a sync peer`, from);
+    }
     const now = this.clock.now();
     const d = decode(msg, this.key);
     if (!d.ok) return this.reject(d.reason, d.detail, from);
@@ -395,4 +404,16 @@ export class SyncBackup {
     this.log.debug({ reason, detail, from }, 'sync message rejected');
     this.warns.warn(`reject-${reason}`, { reason, detail, from, rejected: this.st.rejected[reason] }, 'sync messages rejected');
   }
+}
+
+/** An address in one canonical text form (IPv4-mapped IPv6 as IPv4; IPv6 compressed, lower case). */
+function canonicalSender(addr: string): string {
+  const a = addr.toLowerCase().replace(/^::ffff:(\d+\.\d+\.\d+\.\d+)$/, '$1');
+  return net.isIPv6(a) ? new URL(`http://[${a}]/`).hostname.slice(1, -1) : a;
+}
+
+/** The address of a transport's `from` ("ADDR:PORT" or "[V6]:PORT"), canonical; null if it names none. */
+function senderAddress(from: string): string | null {
+  const m = /^\[([^\]]+)\]:\d+$/.exec(from) ?? /^([^:]+):\d+$/.exec(from);
+  return m && net.isIP(m[1]) !== 0 ? canonicalSender(m[1]) : null;
 }

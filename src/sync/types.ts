@@ -71,8 +71,9 @@ export interface SyncStats {
   messagesReceived: number;
   connsReceived: number;
   /** Messages rejected, by reason: auth (bad HMAC / wrong key), truncated, malformed, replay, stale
-   * (too old), syncid (another sync group), version. */
-  rejected: Record<'auth' | 'truncated' | 'malformed' | 'replay' | 'stale' | 'syncid' | 'version', number>;
+   * (too old), syncid (another sync group), version, peer (a unicast backup's datagram from an address
+   * that is not one of its peers). */
+  rejected: Record<'auth' | 'truncated' | 'malformed' | 'replay' | 'stale' | 'syncid' | 'version' | 'peer', number>;
   /** Master: seconds from the oldest queued event to its send (last batch). Backup: age of the last
    * accepted message's send time when it arrived. */
   lagSeconds: number;

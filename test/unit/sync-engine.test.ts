@@ -196,7 +196,7 @@ t.test('backup: wrong key, truncated and version are rejected and counted, nothi
   bt.deliver(v2);
   bt.deliver(Buffer.alloc(0));
   t.same(got, []);
-  t.same(b.stats().rejected, { auth: 1, truncated: 2, malformed: 0, replay: 0, stale: 0, syncid: 0, version: 1 });
+  t.same(b.stats().rejected, { auth: 1, truncated: 2, malformed: 0, replay: 0, stale: 0, syncid: 0, version: 1, peer: 0 });
   bt.deliver(good);
   t.strictSame(got, [[conn(1)]], 'the genuine message is still accepted');
   t.equal(lines.filter((l) => l.msg === 'sync message rejected' && l.level === 'debug').length, 4, 'each rejection at debug');
@@ -379,6 +379,23 @@ for (const [family, addr] of [['udp4', '127.0.0.1'], ['udp6', '::1']] as const) 
     t.strictSame(got, all, 'every conn, exactly');
     t.equal(m.stats().messagesSent, Math.ceil(1000 / 15), '15 records per 1400-byte datagram');
     t.match(b.stats(), { messagesReceived: m.stats().messagesSent, connsReceived: 1000, rejected: { auth: 1, replay: 0 } });
+    if (family === 'udp4') {
+      // An authentic datagram (the shared key, a fresh sender) from an address that is not a peer:
+      // 127.0.0.2 is on lo as well. Rejected before its HMAC is checked, nothing installed.
+      const msg = encodeMessage({ syncId: 0, senderId: 0x5eedn, seq: 1n, sendTimeMs: Date.now() }, [conn(7000)], KEY);
+      const s = dgram.createSocket('udp4');
+      t.teardown(() => s.close());
+      await new Promise<void>((resolve) => s.bind(0, '127.0.0.2', resolve));
+      await new Promise<void>((resolve, reject) => s.send(msg, port, '127.0.0.1', (e) => (e ? reject(e) : resolve())));
+      t.ok(await waitFor(() => b.stats().rejected.peer === 1, 5000), 'the datagram from 127.0.0.2 was rejected (peer)');
+      t.equal(got.length, 1000, 'nothing installed from it');
+      // The same datagram from the peer's address is accepted.
+      const ok = dgram.createSocket('udp4');
+      t.teardown(() => ok.close());
+      await new Promise<void>((resolve) => ok.bind(0, '127.0.0.1', resolve));
+      await new Promise<void>((resolve, reject) => ok.send(msg, port, '127.0.0.1', (e) => (e ? reject(e) : resolve())));
+      t.ok(await waitFor(() => got.length === 1001, 5000), 'the same datagram from the peer is installed');
+    }
     const clash = new SyncBackup({ spec: { ...backupSpec, mcastInterface: 'lo', port, peers: [addr] }, key: KEY, log: capture().log, onConns: () => undefined });
     await t.rejects(clash.start(), { code: 'EINVAL', message: new RegExp(`cannot open UDP port ${port}`) }, 'a second listener on the port');
     await clash.close();
