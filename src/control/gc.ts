@@ -2,7 +2,7 @@
 // (IPVS's defaults: tcp 900 s established, 120 s fin_wait, udp 300 s, ...) and keeps the per-dest
 // active/inactive counts exact for what it removes.
 import net from 'node:net';
-import type { Datapath } from '../datapath/datapath.js';
+import type { ConnEntry, Datapath } from '../datapath/datapath.js';
 import { TCP_S_ESTABLISHED } from '../datapath/abi.js';
 
 /** Seconds per TCP state, as ip_vs_proto_tcp.c's tcp_timeouts (index = enum xvs_tcp_state). */
@@ -26,16 +26,119 @@ export function timeoutFor(protocol: 'tcp' | 'udp', state: number, t: Timeouts):
   return TCP_TIMEOUTS_S[state] ?? TCP_TIMEOUTS_S[0];
 }
 
-/** One GC sweep; returns how many connections expired. `nowNs` is CLOCK_MONOTONIC. */
-export function sweepConnections(dp: Datapath, nowNs: bigint, t: Timeouts = DEFAULT_TIMEOUTS): number {
+/**
+ * The per-dest counts of connections the data path's LRU table evicted. xvs_conns is an LRU hash: when it
+ * is full, inserting a new connection silently evicts idle ones, and nothing in the data path sees that,
+ * so the dest such a connection was counted on would keep it in activeconns or inactconns for ever. Two
+ * mechanisms, both run by every GC sweep:
+ *
+ * 1. Vanished keys. The tracker remembers every connection a sweep left in the table (key -> dest and
+ *    whether it counted as inactive). A key missing from the next sweep's dump was evicted (the GC is the
+ *    only other remover; the data path replaces closing connections in place under the same key and
+ *    settles their counts itself), and its count is taken back as the previous sweep saw it.
+ * 2. Recount at rest. Connections opened and evicted between two sweeps (a SYN flood on a full table)
+ *    were never seen. So for every dest whose counters did not move while the table was dumped (nothing
+ *    opened, closed or changed state there), the counters are compared with the dump: the dump holds at
+ *    least what the table holds (a connection evicted during the dump may still be in it, and a new one
+ *    would have moved the counters), so any excess of the counters over the dump is evictions, and it is
+ *    taken back (inactive first: the LRU evicts the idlest entries). Never below what the dump shows,
+ *    never below zero.
+ *
+ * Together: exact whenever a dest is quiet for one dump, and for busy dests exact for every connection
+ * that lived through one sweep (a busy dest's counters can stay high by the connections opened and
+ * evicted within one interval until its next quiet dump).
+ */
+export class EvictionTracker {
+  private prev = new Map<string, { destId: number; inactive: boolean }>();
+  private before: Uint32Array | null = null;
+  /** Connections whose counts were taken back since the tracker was made. */
+  evicted = 0;
+
+  /** maxDests: the dest id space (counters are read for ids 0 .. maxDests - 1). */
+  constructor(private readonly maxDests: number) {}
+
+  private counts(dp: Datapath): Uint32Array {
+    const out = new Uint32Array(this.maxDests * 2);
+    for (let id = 0; id < this.maxDests; id++) {
+      const c = dp.destCounts(id);
+      out[id * 2] = c.active;
+      out[id * 2 + 1] = c.inactive;
+    }
+    return out;
+  }
+
+  /** Call right before the sweep dumps the table. */
+  beforeDump(dp: Datapath): void {
+    this.before = this.counts(dp);
+  }
+
+  /** Settles what vanished since the last sweep, then recounts quiet dests. Returns how many. */
+  settle(dp: Datapath, conns: readonly ConnEntry[]): number {
+    const now = new Map<string, { destId: number; inactive: boolean }>();
+    const inDump = new Uint32Array(this.maxDests * 2);
+    for (const c of conns) {
+      now.set(c.key.toString('latin1'), { destId: c.destId, inactive: c.inactive });
+      if (c.destId < this.maxDests) inDump[c.destId * 2 + (c.inactive ? 1 : 0)]++;
+    }
+    const own = new Int32Array(this.maxDests * 2);
+    let n = 0;
+    for (const [k, c] of this.prev) {
+      if (now.has(k)) continue;
+      if (takeBack(dp, c.destId, c.inactive) && c.destId < this.maxDests) own[c.destId * 2 + (c.inactive ? 1 : 0)]--;
+      n++;
+    }
+    this.prev = now;
+    const before = this.before;
+    this.before = null;
+    if (before) {
+      const after = this.counts(dp);
+      for (let id = 0; id < this.maxDests; id++) {
+        const a = id * 2;
+        const i = a + 1;
+        // Moved during the dump (other than by our own take-backs): not at rest, next time.
+        if (after[a] !== before[a] + own[a] || after[i] !== before[i] + own[i]) continue;
+        let excess = after[a] + after[i] - inDump[a] - inDump[i];
+        if (excess <= 0) continue;
+        const fromInactive = Math.min(excess, Math.max(0, after[i] - inDump[i]));
+        excess -= fromInactive;
+        const fromActive = Math.min(excess, Math.max(0, after[a] - inDump[a]));
+        if (fromInactive || fromActive) dp.adjustDestCounts(id, -fromActive, -fromInactive);
+        n += fromInactive + fromActive;
+      }
+    }
+    this.evicted += n;
+    return n;
+  }
+
+  /** The sweep removed this connection itself (expiry): it is not an eviction. */
+  forget(key: Buffer): void {
+    this.prev.delete(key.toString('latin1'));
+  }
+}
+
+/** Takes one connection back from a dest's counts, never below zero; false if there was none. */
+function takeBack(dp: Datapath, destId: number, inactive: boolean): boolean {
+  const have = dp.destCounts(destId);
+  if (inactive ? have.inactive === 0 : have.active === 0) return false;
+  dp.adjustDestCounts(destId, inactive ? 0 : -1, inactive ? -1 : 0);
+  return true;
+}
+
+/** One GC sweep; returns how many connections expired. `nowNs` is CLOCK_MONOTONIC. With a tracker,
+ *  connections the LRU table evicted since the last sweep are settled first (EvictionTracker). */
+export function sweepConnections(dp: Datapath, nowNs: bigint, t: Timeouts = DEFAULT_TIMEOUTS, evictions?: EvictionTracker): number {
   let expired = 0;
-  for (const c of dp.conns()) {
+  evictions?.beforeDump(dp);
+  const conns = dp.conns();
+  evictions?.settle(dp, conns);
+  for (const c of conns) {
     const limit = BigInt(timeoutFor(c.protocol, c.state, t)) * 1_000_000_000n;
     if (nowNs - c.lastSeenNs <= limit) continue;
     // Re-read just before deleting: a packet may have refreshed it since the batch was taken.
     const fresh = dp.conn(c.key);
     if (!fresh || nowNs - fresh.lastSeenNs <= limit) continue;
     if (!dp.deleteConn(c.key)) continue;
+    evictions?.forget(c.key);
     if (fresh.inactive) dp.adjustDestCounts(fresh.destId, 0, -1);
     else dp.adjustDestCounts(fresh.destId, -1, 0);
     expired++;

@@ -10,7 +10,7 @@ import { request } from '../api/client.js';
 import { BpfDatapath } from '../datapath/bpf-datapath.js';
 import { native } from '../datapath/native.js';
 import { ServiceTable } from '../control/table.js';
-import { sweepConnections, sweepTemplates } from '../control/gc.js';
+import { EvictionTracker, sweepConnections, sweepTemplates } from '../control/gc.js';
 import { keepResolved } from '../control/neigh.js';
 import { monotonicNs } from '../datapath/datapath.js';
 import { attach, detach, listInterfaces, reattach, TC_HANDLE, TC_PRIORITY, type Attachment } from './attach.js';
@@ -229,7 +229,9 @@ export async function run(argv: string[]): Promise<number> {
   let health: HealthManager | null = null;
   let metricsServer: HttpServer | null = null;
   const rates = new RateEstimator();
-  const gcStats = { entries: 0, gcDurationSeconds: 0, expired: 0, gcRuns: 0 };
+  const gcStats = { entries: 0, gcDurationSeconds: 0, expired: 0, gcRuns: 0, evicted: 0 };
+  // The dest id space is the data path's XVS_MAX_DESTS (the ServiceTable below uses all of it).
+  const evictions = new EvictionTracker(8192);
   const ringStats = { refills: 0, decisions: 0 };
   const timers: NodeJS.Timeout[] = [];
   let sync: SyncManager | null = null;
@@ -626,7 +628,8 @@ export async function run(argv: string[]): Promise<number> {
     try {
       const t0 = performance.now();
       const now = monotonicNs();
-      const n = sweepConnections(gcView, now, t.timeouts);
+      const n = sweepConnections(gcView, now, t.timeouts, evictions);
+      gcStats.evicted = evictions.evicted;
       // Persistence templates after the connections they may be held by (src/control/gc.ts).
       const masks = t.persistMasks();
       if (masks.size > 0) sweepTemplates(d, now, masks);

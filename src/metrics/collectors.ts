@@ -17,7 +17,7 @@ export interface MetricsSource {
   /** Data path verdict counters by reason name (XVS_R_*). */
   reasons(): Record<string, bigint>;
   interfaces(): { name: string; mode: string }[];
-  conntrack(): { entries: number; capacity: number; gcDurationSeconds: number; expired: number; gcRuns: number };
+  conntrack(): { entries: number; capacity: number; gcDurationSeconds: number; expired: number; gcRuns: number; evicted?: number };
   rings(): { refills: number; decisions: number };
   /** Connection sync daemons (src/sync): engine counters and the backup's installs; absent = none. */
   sync?(): { daemons: SyncStats[]; installs: { installed: number; updated: number; unknown: number } };
@@ -149,6 +149,7 @@ export function registerMetrics(registry: Registry, source: MetricsSource, build
   gauge('xvs_conntrack_gc_duration_seconds', 'Duration of the last connection GC sweep.', [], () => [[{}, source.conntrack().gcDurationSeconds]]);
   counter('xvs_conntrack_gc_runs_total', 'Connection GC sweeps.', [], () => [[{}, source.conntrack().gcRuns]]);
   counter('xvs_conntrack_expired_total', 'Connections expired by the GC.', [], () => [[{}, source.conntrack().expired]]);
+  counter('xvs_conntrack_evicted_total', 'Connections the full connection table evicted (LRU), whose dest counts the GC took back.', [], () => [[{}, source.conntrack().evicted ?? 0]]);
   counter('xvs_ring_refills_total', 'Decision ring refills that published new decisions.', [], () => [[{}, source.rings().refills]]);
   counter('xvs_ring_decisions_total', 'Scheduling decisions published into decision rings.', [], () => [[{}, source.rings().decisions]]);
   // Connection sync (HA).
