@@ -274,6 +274,7 @@ struct xvs_cfg {
 };
 _Static_assert(sizeof(struct xvs_cfg) == 8, "xvs_cfg size");
 #define XVS_CFG_F_SYNC (1U << 0) /* a sync master runs: publish connection events in xvs_sync_ring */
+#define XVS_CFG_F_NULLSVC (1U << 1) /* a port-zero (all ports) service exists: a service miss tries port 0 */
 
 /* xvs_sync_ring record: a connection as it is after it was opened or changed TCP state. */
 struct xvs_sync_ev {

@@ -107,15 +107,27 @@ static __always_inline int xvs_check_l4(struct xvs_hdr_cursor *nh, void *data_en
 	return 0;
 }
 
-/* Looks up the service of a packet without a (usable) connection. */
+/* Looks up the service of a packet without a (usable) connection. As ip_vs_service_find(): the exact
+ * {proto, VIP, port} first, then, only while a port-zero service exists (the kernel's nullsvc_counter),
+ * the VIP's catch-all port-zero service (always persistent: the control plane refuses others). */
 static __always_inline struct xvs_svc *xvs_svc_lookup(const struct xvs_flow *f)
 {
 	struct xvs_svc_key skey = {};
+	struct xvs_svc *svc;
+	struct xvs_cfg *cfg;
+	__u32 zero = 0;
 
 	__builtin_memcpy(skey.addr, f->key.daddr, sizeof(skey.addr));
 	skey.port = f->key.dport;
 	skey.proto = f->key.proto;
 	skey.af = f->key.af;
+	svc = bpf_map_lookup_elem(&xvs_svcs, &skey);
+	if (likely(svc))
+		return svc;
+	cfg = bpf_map_lookup_elem(&xvs_cfg, &zero);
+	if (!cfg || !(cfg->flags & XVS_CFG_F_NULLSVC) || skey.port == 0)
+		return NULL;
+	skey.port = 0;
 	return bpf_map_lookup_elem(&xvs_svcs, &skey);
 }
 

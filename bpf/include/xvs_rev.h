@@ -59,7 +59,10 @@ static __always_inline int xvs_rev_open(const struct xvs_conn_key *key, const st
 	if (!xvs_fwd_has_reply(nc->fwd))
 		return 0;
 	__builtin_memcpy(nc->raddr, dest->addr, sizeof(nc->raddr));
-	nc->rport = dest->port;
+	/* As ip_vs_conn_new()'s dport: the dest's port, or the packet's own where the dest has none (the
+	 * control plane writes port 0 for every dest of a port-zero service: the kernel keeps each
+	 * connection's port there, ip_vs_sched_persist). */
+	nc->rport = dest->port ? dest->port : key->dport;
 	xvs_rport_hint_set(nc->rport); /* replies come from this port: look them up reverse-first */
 	if (nc->fwd == XVS_FWD_MASQ) {
 		/* The RS answers the client itself; the newest connection owns the reply tuple (IPVS's

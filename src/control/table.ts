@@ -161,12 +161,26 @@ export class ServiceTable {
     if (!IMPLEMENTED_SCHEDULERS.includes(spec.scheduler)) {
       throw new XvsError('EOPNOTSUPP', `scheduler ${spec.scheduler} is not implemented in xvs yet (available: ${IMPLEMENTED_SCHEDULERS.join(', ')})`);
     }
-    if (spec.persistent !== 0) {
-      persistMask(spec);
-      // The kernel's port-zero persistent service takes every port of its VIP; xvs's service lookup is
-      // by exact port, so such a service would never see a packet: a fwmark service does the job.
-      if (!spec.fwmark && spec.port === 0) throw new XvsError('EOPNOTSUPP', 'port-zero persistent services are not implemented in xvs yet (use a fwmark service, -f)');
-    }
+    if (spec.persistent !== 0) persistMask(spec);
+    // A port-zero service takes every port of its VIP that has no service of its own; the kernel only
+    // schedules for it when it is persistent (ip_vs_schedule: "port zero only supported in persistent
+    // services"), and ipvsadm refuses to make one that is not.
+    if (!spec.fwmark && spec.port === 0 && spec.persistent === 0) throw new XvsError('EINVAL', 'port zero is only supported in persistent services');
+  }
+
+  /** The port a dest has in the data path: none (0) for a port-zero service, whose connections keep the
+   *  port the client asked for (ip_vs_sched_persist: the dest's port applies only to the service's own). */
+  private static dpPort(svc: SvcState, port: number): number {
+    return !svc.spec.fwmark && svc.spec.port === 0 ? 0 : port;
+  }
+
+  private nullServices: boolean | undefined;
+
+  /** Tells the data path whether a port-zero service exists (its service miss then tries port 0). */
+  private syncNullServices(): void {
+    const on = [...this.services.values()].some((s) => !s.spec.fwmark && s.spec.port === 0);
+    if (on !== this.nullServices) this.dp.setNullServices(on);
+    this.nullServices = on;
   }
 
   addService(spec: ServiceSpec): void {
@@ -192,6 +206,7 @@ export class ServiceTable {
     else this.dp.putService(spec, id, { onePacket: spec.onePacket });
     this.services.set(sid, svc);
     this.byId.set(id, svc);
+    this.syncNullServices();
   }
 
   editService(spec: ServiceSpec): void {
@@ -238,6 +253,7 @@ export class ServiceTable {
     this.svcIds.free(svc.id);
     this.byId.delete(svc.id);
     this.services.delete(serviceId(key));
+    this.syncNullServices();
   }
 
   /** Entries of the xvs_svcs map in use: one per ordinary service, one per port of each fwmark match. */
@@ -319,7 +335,7 @@ export class ServiceTable {
   private reweigh(svc: SvcState): void {
     const changed = svc.dests.filter((d) => ServiceTable.effectiveWeight(svc, d) !== d.sched.weight);
     for (const d of svc.dests) {
-      this.dp.putDest(d.id, { addr: d.spec.addr, port: d.spec.port, fwd: d.spec.fwd, svcId: svc.id, available: ServiceTable.available(d) });
+      this.dp.putDest(d.id, { addr: d.spec.addr, port: ServiceTable.dpPort(svc, d.spec.port), fwd: d.spec.fwd, svcId: svc.id, available: ServiceTable.available(d) });
     }
     if (changed.length === 0) return;
     svc.ring.rewind();
@@ -372,7 +388,7 @@ export class ServiceTable {
       spec: { ...server, weight: 1 }, id, baseline: zeroStats(), sorry: true,
       sched: { id, weight: 0, overloaded: false, addr: server.addr, port: server.port, lastWeight: 0 },
     };
-    this.dp.putDest(id, { addr: server.addr, port: server.port, fwd: server.fwd, svcId: svc.id, available: true });
+    this.dp.putDest(id, { addr: server.addr, port: ServiceTable.dpPort(svc, server.port), fwd: server.fwd, svcId: svc.id, available: true });
     svc.ring.rewind();
     svc.dests.push(d);
     svc.ring.scheduler.onAdd(svc.dests.map((x) => x.sched), d.sched);
@@ -438,7 +454,7 @@ export class ServiceTable {
       const stale = this.dp.destCounts(id);
       this.dp.adjustDestCounts(id, -stale.active, -stale.inactive);
     }
-    this.dp.putDest(id, { addr: dest.addr, port: dest.port, fwd: dest.fwd, svcId: svc.id, available: true });
+    this.dp.putDest(id, { addr: dest.addr, port: ServiceTable.dpPort(svc, dest.port), fwd: dest.fwd, svcId: svc.id, available: true });
     const d: DestState = {
       spec: { ...dest }, id, baseline: zeroStats(),
       sched: {
@@ -467,7 +483,7 @@ export class ServiceTable {
     d.sched.lThreshold = dest.lThreshold;
     d.sched.weight = ServiceTable.effectiveWeight(svc, d);
     if (d.sched.weight !== 0) d.sched.lastWeight = d.sched.weight;
-    this.dp.putDest(d.id, { addr: dest.addr, port: dest.port, fwd: dest.fwd, svcId: svc.id, available: ServiceTable.available(d) });
+    this.dp.putDest(d.id, { addr: dest.addr, port: ServiceTable.dpPort(svc, dest.port), fwd: dest.fwd, svcId: svc.id, available: ServiceTable.available(d) });
     svc.ring.scheduler.onUpdate(svc.dests.map((x) => x.sched), d.sched);
     this.refill(svc);
     this.reweigh(svc);
@@ -619,14 +635,21 @@ export class ServiceTable {
   /** The connection table as ipvsadm -Lc shows it (connections of deleted dests are left out). */
   listConns(nowNs: bigint): ConnView[] {
     const dests = new Map<number, DestState>();
-    for (const s of this.services.values()) for (const d of s.dests) dests.set(d.id, d);
+    const allPorts = new Set<number>(); // dests of port-zero services: a connection keeps the client's port
+    for (const s of this.services.values()) {
+      for (const d of s.dests) {
+        dests.set(d.id, d);
+        if (ServiceTable.dpPort(s, 1) === 0) allPorts.add(d.id);
+      }
+    }
     const out: ConnView[] = [];
     for (const c of this.dp.conns()) {
       const d = dests.get(c.destId);
       if (!d) continue;
       const left = BigInt(timeoutFor(c.protocol, c.state, this.timeouts)) * 1_000_000_000n - (nowNs - c.lastSeenNs);
       out.push({
-        protocol: c.protocol, caddr: c.caddr, cport: c.cport, vaddr: c.vaddr, vport: c.vport, daddr: d.spec.addr, dport: d.spec.port,
+        protocol: c.protocol, caddr: c.caddr, cport: c.cport, vaddr: c.vaddr, vport: c.vport, daddr: d.spec.addr,
+        dport: allPorts.has(d.id) ? c.vport : d.spec.port,
         state: c.protocol === 'udp' ? 'UDP' : (TCP_STATE_NAMES[c.state] ?? 'NONE'),
         expires: left > 0n ? Number(left / 1_000_000_000n) : 0,
       });
@@ -874,7 +897,9 @@ export class ServiceTable {
     // VIP:vport, which a fwmark service's match may claim.
     const sid = c.template && c.fwmark ? serviceId({ protocol: c.protocol, addr: c.vaddr, port: 0, fwmark: c.fwmark })
       : serviceId({ protocol: c.protocol, addr: c.vaddr, port: c.vport });
-    const svc = this.services.get(sid) ?? this.services.get(this.claims.get(sid) ?? '');
+    // As the data path: the exact service, a fwmark match, else the VIP's port-zero service.
+    const svc = this.services.get(sid) ?? this.services.get(this.claims.get(sid) ?? '')
+      ?? (c.fwmark ? undefined : this.services.get(serviceId({ protocol: c.protocol, addr: c.vaddr, port: 0 })));
     if (!svc) return null;
     const d = svc.dests.find((x) => x.spec.addr === c.daddr && x.spec.port === c.dport);
     return d ? { svcId: svc.id, destId: d.id, fwd: d.spec.fwd } : null;

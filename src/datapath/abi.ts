@@ -36,6 +36,7 @@ export const LBLC_SET_MAX = 8;
 export const DSCHED_F_OVERLOAD = 1;
 /** struct xvs_cfg flags: a sync master runs (the data path publishes connection events). */
 export const CFG_F_SYNC = 1;
+export const CFG_F_NULLSVC = 2;
 
 /** enum xvs_tcp_state, in the kernel's IP_VS_TCP_S_* order; names as ipvsadm -Lnc prints them. */
 export const TCP_STATE_NAMES = [

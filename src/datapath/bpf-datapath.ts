@@ -7,7 +7,7 @@ import type { BpfObject, MmapRegion } from '../../native/index.js';
 import { native, bpfObjectPath } from './native.js';
 import {
   CONN_F_INACTIVE, DEST_F_AVAILABLE, FWD, LAYOUTS, PROTO_TCP, PROTO_UDP, REASONS, REASON_MAX,
-  RING_SLOTS, SVC_F_ACTIVE, SVC_F_OPS, DEST_NONE, DSCHED_F_OVERLOAD, LBLC_SET_MAX, CFG_F_SYNC, SYNC_EV_SIZE, CONN_F_OUTPUT, AF_INET, AF_INET6, PERSIST_F_ON, TMPL_F_ASSURED, MAX_LADDRS, SCHED_TAB_SLOTS, afOf, checkLayouts, decode, decodeAddr, encode, encodeAddr,
+  RING_SLOTS, SVC_F_ACTIVE, SVC_F_OPS, DEST_NONE, DSCHED_F_OVERLOAD, LBLC_SET_MAX, CFG_F_SYNC, CFG_F_NULLSVC, SYNC_EV_SIZE, CONN_F_OUTPUT, AF_INET, AF_INET6, PERSIST_F_ON, TMPL_F_ASSURED, MAX_LADDRS, SCHED_TAB_SLOTS, afOf, checkLayouts, decode, decodeAddr, encode, encodeAddr,
   type ReasonName,
 } from './abi.js';
 import type { ConnEntry, Datapath, DestCounts, DestEntry, InstallConn, LaddrPool, LocalityEntry, PersistParams, SchedTable, SyncDatapath, TemplateEntry } from './datapath.js';
@@ -461,8 +461,23 @@ export class BpfDatapath implements Datapath, SyncDatapath {
     return native.mapDelete(this.fds.xvs_lblc, key);
   }
 
+  /** xvs_cfg's flags, read back from the map (an adopted data path keeps its switches). */
+  private cfgFlags(): number {
+    const v = Buffer.alloc(LAYOUTS.xvs_cfg.size);
+    return native.mapLookup(this.fds.xvs_cfg, BpfDatapath.u32(0), v) ? (decode('xvs_cfg', v).flags as number) : 0;
+  }
+
+  private setCfgFlag(flag: number, on: boolean): void {
+    const flags = on ? this.cfgFlags() | flag : this.cfgFlags() & ~flag;
+    native.mapUpdate(this.fds.xvs_cfg, BpfDatapath.u32(0), encode('xvs_cfg', { flags, pad: 0 }));
+  }
+
   setSyncEvents(on: boolean): void {
-    native.mapUpdate(this.fds.xvs_cfg, BpfDatapath.u32(0), encode('xvs_cfg', { flags: on ? CFG_F_SYNC : 0, pad: 0 }));
+    this.setCfgFlag(CFG_F_SYNC, on);
+  }
+
+  setNullServices(on: boolean): void {
+    this.setCfgFlag(CFG_F_NULLSVC, on);
   }
 
   openSyncEvents(onEvent: (conn: ConnEntry) => void): { consume(): number; close(): void } {

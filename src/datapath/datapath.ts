@@ -124,6 +124,8 @@ export interface Datapath {
   setLaddrs(svcId: number, pool: LaddrPool): void;
   /** Interfaces the data path may redirect to (the devmap). */
   setTxPorts(ifindexes: number[]): void;
+  /** Whether a port-zero (all ports) service exists: the data path then tries port 0 on a service miss. */
+  setNullServices(on: boolean): void;
   /** Writes (or, with null, removes) a service's hash scheduler table (struct xvs_sched_tab). */
   setSchedTable(svcId: number, table: SchedTable | null): void;
   /** Makes a service persistent (struct xvs_persist) or, with null, not. */

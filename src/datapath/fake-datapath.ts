@@ -59,6 +59,8 @@ export class FakeDatapath implements Datapath {
     else this.laddrs.set(svcId, { ...pool, addrs: [...pool.addrs] });
   }
   setTxPorts(ifindexes: number[]): void { this.txPorts = [...ifindexes]; }
+  nullServices = false;
+  setNullServices(on: boolean): void { this.nullServices = on; }
   readonly schedTables = new Map<number, SchedTable>();
   setSchedTable(svcId: number, table: SchedTable | null): void {
     if (table) this.schedTables.set(svcId, { ...table, slots: Uint32Array.from(table.slots) });

@@ -147,6 +147,46 @@ t.test('persistent services pin clients under their mask to one dest', { skip },
     t.ok(templates(key).every((c) => c.expires >= 59 && c.expires <= 60), '-p 60');
   });
 
+  await t.test('port-zero persistent service: every port of its VIP without a service of its own', async (t) => {
+    const vip = '203.0.113.30';
+    const zero: ServiceKey = { protocol: 'tcp', addr: vip, port: 0 };
+    const own: ServiceKey = { protocol: 'tcp', addr: vip, port: 22 };
+    /** One SYN from cip:p to vip:dport; the verdict and, when forwarded, the destination it was rewritten to. */
+    const syn = async (cip: string, p: number, dport: number): Promise<{ verdict: number; dst?: string; dport?: number }> => {
+      const frame = buildPacket({
+        eth: { src: '02:00:00:00:00:c1', dst: net.a.mac }, ipv4: { src: cip, dst: vip }, tcp: { sport: p, dport, flags: 'S' },
+      });
+      const r = await native.progTestRun(dp.progFd('xvs_xdp'), { data: frame, ingressIfindex: net.a.ifindex });
+      return r.retval === 3 || r.retval === 4
+        ? { verdict: r.retval, dst: [...r.dataOut.subarray(30, 34)].join('.'), dport: r.dataOut.readUInt16BE(36) }
+        : { verdict: r.retval };
+    };
+    t.equal((await syn('198.51.100.40', sport++, 443)).verdict, 2, 'before: VIP:443 has no service, passed to the kernel');
+    table.execute({ op: 'add-service', service: { ...zero, scheduler: 'rr', persistent: 300, netmask: '255.255.255.255' } });
+    // NAT dests with a port of their own: the port is ignored, connections keep the client's (as the kernel).
+    for (const addr of [net.v4.rip, net.v4.rip2]) {
+      table.execute({ op: 'add-dest', key: zero, dest: { addr, port: 8080, fwd: 'masq', weight: 1, uThreshold: 0, lThreshold: 0 } });
+    }
+    table.execute({ op: 'add-service', service: { ...own, scheduler: 'rr', persistent: 0, netmask: '255.255.255.255' } });
+    table.execute({ op: 'add-dest', key: own, dest: { addr: net.v4.rip2, port: 2222, fwd: 'masq', weight: 1, uThreshold: 0, lThreshold: 0 } });
+    table.refillRings();
+    const a443 = await syn('198.51.100.41', sport++, 443);
+    const a80 = await syn('198.51.100.41', sport++, 80);
+    t.equal(a443.dport, 443, 'VIP:443 -> the dest, port 443 kept');
+    t.equal(a80.dport, 80, 'VIP:80 -> port 80 kept');
+    t.ok(a443.dst && a443.dst === a80.dst, `one client, one dest for every port (${a443.dst})`);
+    const b = await syn('198.51.100.42', sport++, 443);
+    t.ok(b.dst && b.dst !== a443.dst, `the next client gets rr's next dest (${b.dst})`);
+    const ssh = await syn('198.51.100.41', sport++, 22);
+    t.same([ssh.dst, ssh.dport], [net.v4.rip2, 2222], 'VIP:22 has its own service: it wins');
+    const conns = table.listConns(monotonicNs()).filter((c) => c.vaddr === vip && c.cport !== 0);
+    t.same(conns.filter((c) => c.caddr === '198.51.100.41').map((c) => [c.vport, c.dport]).sort(), [[22, 2222], [443, 443], [80, 80]].sort(),
+      '-Lnc: a port-zero connection shows the port it kept');
+    t.same(templates(zero).map((c) => [c.caddr, c.vport]).sort(), [['198.51.100.41', 0], ['198.51.100.42', 0]], 'templates of the port-zero service: vport 0');
+    table.execute({ op: 'del-service', key: zero });
+    t.equal((await syn('198.51.100.43', sport++, 8443)).verdict, 2, 'after: passed to the kernel again');
+  });
+
   await t.test('IPv6 -M 64: one template per /64', async (t) => {
     const key: ServiceKey = { protocol: 'tcp', addr: '2001:db8:ffff::10', port: 80 };
     addService(key, 300, '64', [net.v6.rip, net.v6.rip2]);

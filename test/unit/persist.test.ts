@@ -48,8 +48,19 @@ t.test('-p/-M program the data path; bad masks and port-zero services are refuse
   t.equal(persistMask({ ...key, scheduler: 'rr', persistent: 1, netmask: '17', addr: '2001:db8::1' }), 'ffff:8000:0:0:0:0:0:0', '/17');
   t.throws(() => table.execute({ op: 'add-service', service: { ...key, port: 81, scheduler: 'rr', persistent: 60, netmask: 'x' } }), { code: 'EINVAL' });
   t.throws(() => table.execute({ op: 'add-service', service: { ...key, addr: '2001:db8::1', scheduler: 'rr', persistent: 60, netmask: '129' } }), { code: 'EINVAL' });
-  t.throws(() => table.execute({ op: 'add-service', service: { ...key, port: 0, scheduler: 'rr', persistent: 60, netmask: '255.255.255.255' } }), { code: 'EOPNOTSUPP' });
+  t.throws(() => table.execute({ op: 'add-service', service: { ...key, port: 0, scheduler: 'rr', persistent: 0, netmask: '255.255.255.255' } }),
+    { code: 'EINVAL', message: /port zero is only supported in persistent services/ });
   t.equal(dp.persist.size, 1, 'nothing changed');
+  t.equal(dp.nullServices, false, 'no port-zero service: the data path does not try port 0');
+  // A port-zero persistent service (all ports of its VIP): the data path is told; its dests have no port there.
+  const zero = { ...key, port: 0 };
+  table.execute({ op: 'add-service', service: { ...zero, scheduler: 'rr', persistent: 60, netmask: '255.255.255.255' } });
+  table.execute({ op: 'add-dest', key: zero, dest: { addr: '192.0.2.9', port: 8080, fwd: 'masq', weight: 1, uThreshold: 0, lThreshold: 0 } });
+  t.equal(dp.nullServices, true, 'port 0 tried on a service miss');
+  t.equal([...dp.dests.values()].find((d) => d.addr === '192.0.2.9')?.port, 0, "the dest's port is 0 in the data path (connections keep the client's)");
+  t.throws(() => table.execute({ op: 'edit-service', service: { ...zero, scheduler: 'rr', persistent: 0, netmask: '255.255.255.255' } }), { code: 'EINVAL' }, '-E cannot make it non-persistent');
+  table.execute({ op: 'del-service', key: zero });
+  t.equal(dp.nullServices, false, 'gone with the last port-zero service');
   // -E without -p: no longer persistent; its templates go.
   tmpl(dp, { caddr: '198.51.100.0', svcId, destId: 0 });
   table.execute({ op: 'edit-service', service: { ...key, scheduler: 'rr', persistent: 0, netmask: '255.255.255.255' } });
