@@ -82,11 +82,37 @@ static __always_inline __u8 xvs_tcp_next_state2(__u8 state, __u8 tcp_flags, int 
 	return (row >> (state * 4)) & 0xf;
 }
 
+/* tc: the TCP/UDP checksum through the kernel (xvs_l4_csum_skb: right for CHECKSUM_PARTIAL skbs too),
+ * then the packet pointers again (the helper invalidates them) with the Ethernet header's bound for the
+ * caller's MAC rewrite. A failing helper (no memory to unclone) leaves a half-rewritten packet: drop. */
+static __always_inline int xvs_nat_csum_skb(void *ctx, struct xvs_pkt *p, __u8 af, __u8 proto,
+					    __u32 adiff, __u32 pdiff, int ports_changed)
+{
+	struct __sk_buff *skb = ctx;
+	int v6 = af != XVS_AF_INET;
+	int udp = proto != XVS_PROTO_TCP;
+	__u32 off = sizeof(struct ethhdr) + (v6 ? sizeof(struct ipv6hdr) : sizeof(struct iphdr)) +
+		    (udp ? offsetof(struct udphdr, check) : offsetof(struct tcphdr, check));
+	void *data, *data_end;
+
+	if (xvs_l4_csum_skb(skb, off, adiff, pdiff, ports_changed, udp, v6))
+		return xvs_drop(XVS_R_DROP_MALFORMED);
+	data = (void *)(long)skb->data;
+	data_end = (void *)(long)skb->data_end;
+	if (data + sizeof(struct ethhdr) > data_end)
+		return xvs_drop(XVS_R_DROP_MALFORMED);
+	p->data = data;
+	p->data_end = data_end;
+	return XVS_CONTINUE;
+}
+
 /* Rewrites the packet's addresses and ports to saddr:sport -> daddr:dport and decrements the TTL /
- * hop limit, updating the IPv4 header checksum and the TCP/UDP checksum incrementally. The headers
- * were validated by the walk; the bounds are checked again here for the verifier. Returns
- * XVS_CONTINUE or a verdict (nothing written then). */
-static __always_inline int xvs_nat_rewrite(struct xvs_pkt *p, __u8 af, __u8 proto,
+ * hop limit, updating the IPv4 header checksum and the TCP/UDP checksum incrementally (tc: through
+ * xvs_nat_csum_skb, after which p->data is the frame's start again and older packet pointers are
+ * invalid). The headers were validated by the walk; the bounds are checked again here for the
+ * verifier. Returns XVS_CONTINUE or a verdict (nothing written then, but for the tc helper's
+ * failure). */
+static __always_inline int xvs_nat_rewrite(void *ctx, struct xvs_pkt *p, __u8 af, __u8 proto,
 					   const __u32 *saddr, __be16 sport,
 					   const __u32 *daddr, __be16 dport)
 {
@@ -143,6 +169,15 @@ static __always_inline int xvs_nat_rewrite(struct xvs_pkt *p, __u8 af, __u8 prot
 		__builtin_memcpy(&ip6h->saddr, saddr, 16);
 		__builtin_memcpy(&ip6h->daddr, daddr, 16);
 	}
+	/* One branch, decided per entry point: the verifier knows p->is_skb and drops the other side. */
+	if (p->is_skb) {
+		__u32 pdiff = xvs_csum_diff2(xvs_csum_diff2(0, ports->source, sport), ports->dest, dport);
+		int ports_changed = ports->source != sport || ports->dest != dport;
+
+		ports->source = sport;
+		ports->dest = dport;
+		return xvs_nat_csum_skb(ctx, p, af, proto, adiff, pdiff, ports_changed);
+	}
 	l4diff = xvs_csum_diff2(adiff, ports->source, sport);
 	l4diff = xvs_csum_diff2(l4diff, ports->dest, dport);
 	ports->source = sport;
@@ -172,12 +207,15 @@ static __always_inline int xvs_fwd_nat_in(void *ctx, struct xvs_pkt *p, struct e
 	if (rc != XVS_CONTINUE)
 		return rc;
 	if (c->fwd == XVS_FWD_FULLNAT)
-		rc = xvs_nat_rewrite(p, f->key.af, f->key.proto, c->laddr, c->lport, c->raddr, c->rport);
-	else
-		rc = xvs_nat_rewrite(p, f->key.af, f->key.proto, f->key.saddr, f->key.sport, c->raddr,
+		rc = xvs_nat_rewrite(ctx, p, f->key.af, f->key.proto, c->laddr, c->lport, c->raddr,
 				     c->rport);
+	else
+		rc = xvs_nat_rewrite(ctx, p, f->key.af, f->key.proto, f->key.saddr, f->key.sport,
+				     c->raddr, c->rport);
 	if (rc != XVS_CONTINUE)
 		return rc;
+	if (p->is_skb)
+		eth = p->data; /* the checksum helper invalidated the old pointer */
 	return xvs_l2_out(p, eth, nh);
 }
 
@@ -199,10 +237,12 @@ static __always_inline int xvs_fwd_nat_out(void *ctx, struct xvs_pkt *p, struct 
 		return xvs_pass(XVS_R_PASS_FIB_OTHER);
 	if (rc != XVS_CONTINUE)
 		return rc;
-	rc = xvs_nat_rewrite(p, f->key.af, f->key.proto, fkey->daddr, fkey->dport, fkey->saddr,
+	rc = xvs_nat_rewrite(ctx, p, f->key.af, f->key.proto, fkey->daddr, fkey->dport, fkey->saddr,
 			     fkey->sport);
 	if (rc != XVS_CONTINUE)
 		return rc;
+	if (p->is_skb)
+		eth = p->data; /* the checksum helper invalidated the old pointer */
 	xvs_count(XVS_R_FWD_REPLY);
 	return xvs_l2_out(p, eth, nh);
 }

@@ -31,13 +31,39 @@ static __always_inline __u16 xvs_ip_hdr_csum(const struct iphdr *iph)
 	return ~xvs_csum_fold(sum);
 }
 
+/* tc: the IP length of the packets this skb leaves as, outer header included, for the MTU check. A
+ * GSO skb (TSO from a local sender on veth with tx offload, or GRO) is up to 64 KB but leaves as
+ * segments: what must fit is a segment. For TCP, bpf_skb_adjust_room() lowers gso_size by the outer
+ * header, so a segment keeps its length (headers + gso_size); UDP GSO keeps gso_size (it delimits the
+ * datagrams, BPF_F_ADJ_ROOM_FIXED_GSO), so each grows by the outer header. A CHECKSUM_PARTIAL skb needs
+ * nothing else: the room is inserted in front of the inner IP header, csum_start (an offset from the
+ * head) still names the inner TCP/UDP header, and the stack or the device completes that checksum. */
+static __always_inline __u32 xvs_tun_skb_len(void *ctx, const struct xvs_pkt *p,
+					     const struct xvs_flow *f, int room, int v6)
+{
+	struct __sk_buff *skb = ctx;
+	__u32 gso = skb->gso_size;
+	__u32 l3_hdr = v6 ? sizeof(struct ipv6hdr) : sizeof(struct iphdr);
+	struct tcphdr *th;
+
+	if (likely(!gso))
+		return f->l3_len + room;
+	if (f->key.proto != XVS_PROTO_TCP)
+		return l3_hdr + sizeof(struct udphdr) + gso + room;
+	th = p->data + sizeof(struct ethhdr) + l3_hdr;
+	if ((void *)(th + 1) > p->data_end)
+		return f->l3_len + room; /* not reached: the walk read the whole TCP header */
+	return l3_hdr + th->doff * 4 + gso;
+}
+
 /* Makes room for the outer header in front of the IP header and reloads the packet pointers.
  * XDP moves the frame start (the Ethernet header is rewritten afterwards anyway); tc inserts the
  * room after the MAC header and marks the skb as encapsulated. Returns 0 or -1. */
-static __always_inline int xvs_tun_room(void *ctx, struct xvs_pkt *p, int room, int v6)
+static __always_inline int xvs_tun_room(void *ctx, struct xvs_pkt *p, int room, int v6, int udp)
 {
 	if (p->is_skb) {
-		__u64 flags = v6 ? BPF_F_ADJ_ROOM_ENCAP_L3_IPV6 : BPF_F_ADJ_ROOM_ENCAP_L3_IPV4;
+		__u64 flags = (v6 ? BPF_F_ADJ_ROOM_ENCAP_L3_IPV6 : BPF_F_ADJ_ROOM_ENCAP_L3_IPV4) |
+			      (udp ? BPF_F_ADJ_ROOM_FIXED_GSO : 0);
 		struct __sk_buff *skb = ctx;
 
 		if (bpf_skb_adjust_room(skb, room, BPF_ADJ_ROOM_MAC, flags))
@@ -73,6 +99,8 @@ static __always_inline int xvs_fwd_tun(void *ctx, struct xvs_pkt *p, const struc
 
 	if (unlikely(!nh))
 		return xvs_pass(XVS_R_PASS_FIB_OTHER);
+	if (p->is_skb)
+		r.len = xvs_tun_skb_len(ctx, p, f, room, v6);
 	rc = xvs_nh_get(ctx, p, f, &r, nh, now);
 	if (rc == XVS_TOO_BIG)
 		return xvs_icmp_too_big(ctx, p, f, nh->ok_len - room);
@@ -103,7 +131,7 @@ static __always_inline int xvs_fwd_tun(void *ctx, struct xvs_pkt *p, const struc
 		ip6h->hop_limit -= XVS_TTL_DEC;
 	}
 
-	if (xvs_tun_room(ctx, p, room, v6))
+	if (xvs_tun_room(ctx, p, room, v6, f->key.proto != XVS_PROTO_TCP))
 		return xvs_drop(XVS_R_DROP_MALFORMED);
 	eth = p->data;
 	if (!v6) {

@@ -72,7 +72,10 @@ async function stamp(h: XvsHarness, net: TestNet): Promise<{ seen: bigint; befor
   const before = monotonicNs();
   const r = await h.run(frame, net.a.ifindex);
   const after = monotonicNs();
-  if (r.verdict !== XDP.TX && r.verdict !== XDP.REDIRECT) throw new Error(`SYN not forwarded (verdict ${r.verdict})`);
+  if (r.verdict !== XDP.TX && r.verdict !== XDP.REDIRECT) {
+    const reasons = Object.entries(h.reasons()).filter(([, n]) => n > 0).map(([k, n]) => `${k}=${n}`).join(' ');
+    throw new Error(`SYN not forwarded (verdict ${r.verdict}; reasons ${reasons})`);
+  }
   const c = h.conn({ saddr: CIP, daddr: VIP, sport, dport: 80, proto: 'tcp' });
   if (!c) throw new Error('no connection');
   return { seen: c.lastSeenNs, before, after };
