@@ -81,6 +81,9 @@ int xvs_decap(struct __sk_buff *skb)
 	} else {
 		return TC_ACT_OK;
 	}
+	/* A GSO skb (a director with offloads on, or GRO here) keeps its segment size: the segments were
+	 * cut to fit the tunnel, and the kernel refuses to shrink UDP GSO skbs without this flag. */
+	flags |= BPF_F_ADJ_ROOM_FIXED_GSO;
 	if (bpf_skb_adjust_room(skb, -room, BPF_ADJ_ROOM_MAC, flags)) {
 		count(XVS_DECAP_FAILED);
 		return TC_ACT_OK;
