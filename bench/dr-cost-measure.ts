@@ -1,6 +1,7 @@
 // bench/dr-cost-measure.ts — the measuring half of the DR cost benchmark. Runs inside the namespace that
 // bench/dr-cost.ts built (BPF_PROG_TEST_RUN resolves ingress_ifindex and routes in the caller's namespace):
-// establishes one DR flow through the real control plane, then times xvs_xdp and trivial_tx on it.
+// establishes one DR flow through the real control plane, then times xvs_xdp (of bpf/xvs_bench.o) and
+// trivial_tx on it.
 // Prints progress on stderr and one JSON document (a MeasureReport) on stdout.
 import { readFileSync } from 'node:fs';
 import os from 'node:os';
@@ -145,7 +146,11 @@ async function main(): Promise<void> {
   const lbMac = readSys(`/sys/class/net/${cfg.ifname}/address`);
 
   native.setLogLevel('warn');
-  const dp = await BpfDatapath.open({ maxConns: 4096 });
+  // bpf/xvs_bench.o: xvs.bpf.c built with XVS_BENCH_KEEP_TTL, the one difference from xvs.o being that
+  // forwarded packets keep their TTL (the decrement and its checksum arithmetic still run). A classic
+  // test run re-runs the program on the same buffer, and live frames recycle their pages with the bytes
+  // the program left: with xvs.o the TTL would reach 1 and the frames would go to the kernel instead.
+  const dp = await BpfDatapath.open({ objectPath: bpfObjectPath('xvs_bench'), maxConns: 4096 });
   const trivialObj = new native.BpfObject(bpfObjectPath('bench_trivial'));
   const passObj = new native.BpfObject(bpfObjectPath('xdp_pass'));
   const peerIfindex = ifindexOf(cfg.peer);
@@ -171,7 +176,7 @@ async function main(): Promise<void> {
       if (r.retval !== XDP_TX) {
         const counted = Object.entries(dp.reasons()).filter(([, n]) => n > 0n).map(([k, n]) => `${k}=${n}`).join(' ');
         throw new BenchError(`xvs_xdp returned ${r.retval} instead of XDP_TX (3) for the ${flags === 'S' ? 'SYN' : 'ACK'} `
-          + `that sets up the flow; reason counters: ${counted || 'none'}. Does bpf/xvs.o forward DR yet, and can `
+          + `that sets up the flow; reason counters: ${counted || 'none'}. Does bpf/xvs_bench.o forward DR, and can `
           + `bpf_fib_lookup resolve ${cfg.rip} (forwarding on ${cfg.ifname}, permanent neighbour)?`);
       }
     }

@@ -87,7 +87,7 @@ enum xvs_reason {
 	XVS_R_PASS_MALFORMED,       /* headers too short/inconsistent to tell whether it is for a VIP */
 	XVS_R_FWD_REPLY,            /* NAT/FULLNAT reply translated back to VIP:vport (also counted TX/REDIRECT) */
 	XVS_R_PASS_STALE_REPLY,     /* reverse index names a connection that is gone or was reused */
-	XVS_R_PASS_TTL,             /* NAT/FULLNAT/TUN: TTL/hop limit would expire: the kernel answers */
+	XVS_R_PASS_TTL,             /* any mode (TUN: inner): TTL/hop limit would expire: the kernel answers */
 	XVS_R_DROP_NO_LADDR,        /* FULLNAT service without a local address */
 	XVS_R_DROP_LPORT_EXHAUSTED, /* FULLNAT: no free local port for (LIP, RIP, rport) after bounded tries */
 	XVS_R_ICMP_TOO_BIG,         /* TUN: oversize packet answered with ICMP frag-needed / packet-too-big */

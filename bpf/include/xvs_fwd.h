@@ -1,12 +1,24 @@
-/* xvs_fwd.h — next hops and the DR method. DR (-g, "route"): the IP packet is left exactly as it came
- * (IPVS DR does not even decrement the TTL); only the Ethernet header is rewritten toward the real
- * server, with next hop and MACs from bpf_fib_lookup() on the RIP, cached per dest (see struct
- * xvs_nh). The next-hop helpers here serve every method (xvs_nat.h, xvs_tun.h). */
+/* xvs_fwd.h — next hops and the DR method. DR (-g, "route"): the packet is forwarded as IPVS's
+ * ip_vs_dr_xmit() does it: routed toward the real server (next hop and MACs from bpf_fib_lookup() on the
+ * RIP, cached per dest, see struct xvs_nh), then the TTL / hop limit decremented as __ip_vs_get_out_rt()
+ * does since Linux 4.19 (one that would expire goes to the kernel untouched, which answers time
+ * exceeded), and the Ethernet header rewritten; addresses, ports and the L4 checksum stay as they came.
+ * The next-hop helpers here serve every method (xvs_nat.h, xvs_tun.h). */
 #ifndef XVS_FWD_H
 #define XVS_FWD_H
 
+#include "xvs_csum.h"
 #include "xvs_maps.h"
 #include "xvs_rev.h"
+
+/* The TTL / hop-limit decrement of forwarded packets (every method). bpf/xvs_bench.o (the same source
+ * built with XVS_BENCH_KEEP_TTL) keeps the TTL so a packet can run through the program millions of times
+ * unchanged (bench/dr-cost.ts, bench/modes-cost.ts); every other instruction of the path is the same. */
+#ifdef XVS_BENCH_KEEP_TTL
+#define XVS_TTL_DEC 0
+#else
+#define XVS_TTL_DEC 1
+#endif
 
 /* What the forwarding step needs to know about the packet, gathered by the walk. */
 struct xvs_pkt {
@@ -135,14 +147,16 @@ static __always_inline int xvs_l2_out(struct xvs_pkt *p, struct ethhdr *eth, con
 	return XVS_V_REDIRECT;
 }
 
-/* Forwards the (possibly rewritten) packet toward dst through the per-dest cache. Used by DR and by
- * NAT/FULLNAT toward the real server: the IP length does not change. */
-static __always_inline int xvs_fwd_to_dest(void *ctx, struct xvs_pkt *p, struct ethhdr *eth,
-					   const struct xvs_flow *f, __u32 dest_id,
-					   const __u32 *dst, __u64 now)
+/* DR: routed first (a packet passed to the kernel is passed as it came), then the TTL / hop limit: <= 1
+ * goes to the kernel (XVS_R_PASS_TTL; it answers time exceeded, as decrement_ttl() does), else it is
+ * decremented, the IPv4 header checksum updated incrementally (no L4 checksum covers it); then the MACs.
+ * The walk validated the IP header; the bound is checked again for the verifier. */
+static __always_inline int xvs_fwd_dr(void *ctx, struct xvs_pkt *p, struct ethhdr *eth,
+				      const struct xvs_flow *f, __u32 dest_id,
+				      const struct xvs_dest *dest, __u64 now)
 {
 	struct xvs_nh *nh = bpf_map_lookup_elem(&xvs_nh_cache, &dest_id);
-	struct xvs_route r = { .dst = dst, .src = f->key.saddr, .len = f->l3_len };
+	struct xvs_route r = { .dst = dest->addr, .src = f->key.saddr, .len = f->l3_len };
 	int rc;
 
 	if (unlikely(!nh))
@@ -152,15 +166,35 @@ static __always_inline int xvs_fwd_to_dest(void *ctx, struct xvs_pkt *p, struct 
 		return xvs_pass(XVS_R_PASS_FIB_OTHER); /* unchanged length: the kernel's own business */
 	if (rc != XVS_CONTINUE)
 		return rc;
-	return xvs_l2_out(p, eth, nh);
-}
+	if (f->key.af == XVS_AF_INET) {
+		struct iphdr *iph = p->data + sizeof(struct ethhdr);
+		__u16 old;
 
-/* DR: rewrite the MACs toward the RS and leave every IP byte alone. */
-static __always_inline int xvs_fwd_dr(void *ctx, struct xvs_pkt *p, struct ethhdr *eth,
-				      const struct xvs_flow *f, __u32 dest_id,
-				      const struct xvs_dest *dest, __u64 now)
-{
-	return xvs_fwd_to_dest(ctx, p, eth, f, dest_id, dest->addr, now);
+		if ((void *)(iph + 1) > p->data_end)
+			return xvs_drop(XVS_R_DROP_MALFORMED);
+		if (unlikely(iph->ttl <= 1))
+			return xvs_pass(XVS_R_PASS_TTL);
+		old = *(__u16 *)&iph->ttl;
+		iph->ttl -= XVS_TTL_DEC;
+		xvs_csum_apply(&iph->check, xvs_csum_diff2(0, old, *(__u16 *)&iph->ttl));
+	} else {
+		struct ipv6hdr *ip6h = p->data + sizeof(struct ethhdr);
+		__u16 *w = (__u16 *)&ip6h->nexthdr; /* the 16-bit word that holds the hop limit */
+		__u16 old;
+
+		if ((void *)(ip6h + 1) > p->data_end)
+			return xvs_drop(XVS_R_DROP_MALFORMED);
+		if (unlikely(ip6h->hop_limit <= 1))
+			return xvs_pass(XVS_R_PASS_TTL);
+		old = *w;
+		ip6h->hop_limit -= XVS_TTL_DEC;
+		/* tc: the skb->csum of a CHECKSUM_COMPLETE skb covers the IPv6 header, and no header checksum
+		 * makes up for the change (IPv4's does); keep it true for a stack that receives the skb after
+		 * the redirect (a veth peer). A no-op for any other skb. */
+		if (p->is_skb)
+			bpf_csum_update(ctx, xvs_csum_diff2(0, old, *w));
+	}
+	return xvs_l2_out(p, eth, nh);
 }
 
 #endif /* XVS_FWD_H */

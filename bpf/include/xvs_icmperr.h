@@ -9,11 +9,11 @@
  * Checksums: outer IPv4 header, quoted IPv4 header and the ICMP checksum (for ICMPv6 including the
  * pseudo-header) are updated incrementally; the quoted TCP/UDP checksum is left alone, as IPVS does
  * (the quote is truncated anyway). The error's own TTL / hop limit is treated as the mode treats its
- * other packets: DR leaves it alone, TUN decrements the inner one (xvs_fwd_tun), NAT/FULLNAT decrement
- * the outer one in both directions (IPVS forwards them through __ip_vs_get_out_rt / ip_forward, which
- * decrement it); an error that would expire goes to the kernel untouched (XVS_R_PASS_TTL). The quoted
- * packet's TTL is never changed. Other ICMP (echo requests to a VIP, errors for unknown flows) goes to
- * the kernel, counted as XVS_R_PASS_NOT_L4. */
+ * other packets: DR decrements it (xvs_fwd_dr: IPVS sends DR errors through ip_vs_dr_xmit), TUN the
+ * inner one (xvs_fwd_tun), NAT/FULLNAT the outer one in both directions (IPVS forwards them through
+ * __ip_vs_get_out_rt / ip_forward, which decrement it); an error that would expire goes to the kernel
+ * untouched (XVS_R_PASS_TTL). The quoted packet's TTL is never changed. Other ICMP (echo requests to a
+ * VIP, errors for unknown flows) goes to the kernel, counted as XVS_R_PASS_NOT_L4. */
 #ifndef XVS_ICMPERR_H
 #define XVS_ICMPERR_H
 
@@ -169,7 +169,7 @@ static __always_inline int xvs_icmp_error(void *ctx, struct xvs_pkt *p, struct e
 			return xvs_drop(XVS_R_DROP_DEST_GONE);
 		if (conn->fwd == XVS_FWD_DROUTE || conn->fwd == XVS_FWD_TUNNEL) {
 			rc = conn->fwd == XVS_FWD_DROUTE
-				     ? xvs_fwd_to_dest(ctx, p, eth, f, dest_id, dest->addr, now)
+				     ? xvs_fwd_dr(ctx, p, eth, f, dest_id, dest, now)
 				     : xvs_fwd_tun(ctx, p, f, dest_id, dest, now);
 			/* Counted as forwarded only when it is (not when passed, e.g. TTL 1). */
 			if (rc == XVS_V_TX || rc == XVS_V_REDIRECT)

@@ -9,15 +9,6 @@
 #include "xvs_conn.h"
 #include "xvs_fwd.h"
 
-/* The TTL / hop-limit decrement of forwarded packets. bpf/xvs_bench.o (the same source built with
- * XVS_BENCH_KEEP_TTL) keeps the TTL so a packet can run through the program millions of times
- * unchanged (bench/modes-cost.ts); every other instruction of the path is the same. */
-#ifdef XVS_BENCH_KEEP_TTL
-#define XVS_TTL_DEC 0
-#else
-#define XVS_TTL_DEC 1
-#endif
-
 /* The INPUT and OUTPUT rows of tcp_states[] (net/netfilter/ipvs/ip_vs_proto_tcp.c), packed as in
  * xvs_conn.h. A NAT/FULLNAT connection uses the input-only rows until its first reply (IPVS's
  * IP_VS_CONN_F_NOOUTPUT), then INPUT for client packets and OUTPUT for replies. */

@@ -4,7 +4,7 @@
 import t from 'tap';
 import { execFileSync } from 'node:child_process';
 import {
-  buildPacket, buildArpRequest, withVlanTag, withMacs, truncate, checksumsOk, readEth,
+  buildPacket, buildArpRequest, withVlanTag, truncate, checksumsOk, readEth, icmpTooBig,
   type PacketSpec, type TcpSpec,
 } from '../fixtures/packet.js';
 import {
@@ -98,8 +98,30 @@ interface Fixture {
   reasons: Record<string, number>;
 }
 
+/**
+ * What DR sends on: the same packet one hop further, as the kernel's IPVS DR transmitter leaves it
+ * (__ip_vs_get_out_rt -> decrement_ttl): TTL / hop limit one less, the IPv4 header checksum recomputed
+ * from scratch by the builder, new MACs; every other byte as it came.
+ */
+const hop = (spec: PacketSpec, dst: string, src: string): Buffer => {
+  const out: PacketSpec = { ...spec, eth: { ...spec.eth, dst, src } };
+  if (spec.ipv4) out.ipv4 = { ...spec.ipv4, ttl: (spec.ipv4.ttl ?? 64) - 1 };
+  if (spec.ipv6) out.ipv6 = { ...spec.ipv6, hopLimit: (spec.ipv6.hopLimit ?? 64) - 1 };
+  return buildPacket(out);
+};
+
+/** The IPv4 ID that gives the header of `spec` the checksum `want` (ones'-complement arithmetic). */
+function ipIdForChecksum(spec: PacketSpec, want: number): number {
+  const got = (id: number): number => buildPacket({ ...spec, ipv4: { ...spec.ipv4!, id } }).readUInt16BE(14 + 10);
+  // checksum = ~(rest + id), so id = ~want - rest = ~want + checksum(id 0), folded.
+  const sum = (~want & 0xffff) + got(0);
+  const id = (sum & 0xffff) + (sum >>> 16);
+  if (got(id) !== want) throw new Error(`no IPv4 ID gives checksum ${want}`);
+  return id;
+}
+
 const fixtures = (net: TestNet): Fixture[] => {
-  const dr = (p: Buffer): Buffer => withMacs(p, net.ripMac, net.a.mac);
+  const dr = (s: PacketSpec): Buffer => hop(s, net.ripMac, net.a.mac);
   const p = (spec: PacketSpec): Buffer => buildPacket(spec);
   const tx = { CONN_NEW: 1, FWD_TX: 1 };
   const rows: Fixture[] = [];
@@ -107,24 +129,52 @@ const fixtures = (net: TestNet): Fixture[] => {
     reasons: Record<string, number>, ingress: 'a' | 'b' = 'a'): void => {
     rows.push({ description, packet, verdict, out, reasons, ingress });
   };
-  let pk: Buffer;
-  // -- forwarded: only the MACs change (IPVS DR keeps TTL and checksums) --
-  pk = p(tcp4({ flags: 'S' })); row('DR IPv4 TCP SYN -> RS MAC, out of the ingress interface', pk, XDP.TX, dr(pk), tx);
-  pk = p(tcp6({ flags: 'S' })); row('DR IPv6 TCP SYN -> RS MAC, out of the ingress interface', pk, XDP.TX, dr(pk), tx);
-  pk = p(udp4()); row('DR IPv4 UDP datagram opens a connection', pk, XDP.TX, dr(pk), tx);
-  pk = p(udp6()); row('DR IPv6 UDP datagram opens a connection', pk, XDP.TX, dr(pk), tx);
-  pk = Buffer.concat([p(udp4(53, '')), Buffer.alloc(18)]);
-  row('DR IPv4 UDP in a padded minimum-size frame (tot_len < frame)', pk, XDP.TX, dr(pk), tx);
-  pk = p(tcp4({ flags: 'S', options: Buffer.from([2, 4, 5, 0xb4, 1, 1, 4, 2]) }));
-  row('DR IPv4 TCP SYN with options (doff 7)', pk, XDP.TX, dr(pk), tx);
-  pk = p(tcp4({ flags: 'S' }, 82));
-  row('DR IPv4 via another interface -> XDP_REDIRECT', pk, XDP.REDIRECT, withMacs(pk, net.rip2Mac, net.c.mac),
+  let s: PacketSpec;
+  // -- forwarded: new MACs, TTL / hop limit one less (IPv4 header checksum updated), nothing else --
+  s = tcp4({ flags: 'S' }); row('DR IPv4 TCP SYN -> RS MAC, out of the ingress interface', p(s), XDP.TX, dr(s), tx);
+  s = tcp6({ flags: 'S' }); row('DR IPv6 TCP SYN -> RS MAC, out of the ingress interface', p(s), XDP.TX, dr(s), tx);
+  s = udp4(); row('DR IPv4 UDP datagram opens a connection', p(s), XDP.TX, dr(s), tx);
+  s = udp6(); row('DR IPv6 UDP datagram opens a connection', p(s), XDP.TX, dr(s), tx);
+  s = udp4(53, '');
+  const pad = Buffer.alloc(18);
+  row('DR IPv4 UDP in a padded minimum-size frame (tot_len < frame)', Buffer.concat([p(s), pad]), XDP.TX,
+    Buffer.concat([dr(s), pad]), tx);
+  s = tcp4({ flags: 'S', options: Buffer.from([2, 4, 5, 0xb4, 1, 1, 4, 2]) });
+  row('DR IPv4 TCP SYN with options (doff 7)', p(s), XDP.TX, dr(s), tx);
+  s = { ...udp4(), ipv4: { src: CIP4, dst: VIP4, ttl: 2 } };
+  row('DR IPv4 TTL 2 -> 1 (the last hop it may take)', p(s), XDP.TX, dr(s), tx);
+  s = { ...udp6(), ipv6: { src: CIP6, dst: VIP6, hopLimit: 2 } };
+  row('DR IPv6 hop limit 2 -> 1', p(s), XDP.TX, dr(s), tx);
+  // The incremental update against the checksum's edges: 0x0000 before or after the decrement.
+  for (const [when, ttl] of [['after', 63], ['before', 64]] as const) {
+    s = tcp4({ flags: 'S' });
+    const at = { ...s, ipv4: { ...s.ipv4!, ttl } };
+    s.ipv4 = { ...s.ipv4!, ttl: 64, id: ipIdForChecksum(at, 0) };
+    row(`DR IPv4 header checksum 0x0000 ${when} the decrement`, p(s), XDP.TX, dr(s), tx);
+  }
+  s = tcp4({ flags: 'S' }, 82);
+  row('DR IPv4 via another interface -> XDP_REDIRECT', p(s), XDP.REDIRECT, hop(s, net.rip2Mac, net.c.mac),
     { CONN_NEW: 1, FWD_REDIRECT: 1 });
-  pk = p(tcp6({ flags: 'S' }, 82));
-  row('DR IPv6 via another interface -> XDP_REDIRECT', pk, XDP.REDIRECT, withMacs(pk, net.rip2Mac, net.c.mac),
+  s = tcp6({ flags: 'S' }, 82);
+  row('DR IPv6 via another interface -> XDP_REDIRECT', p(s), XDP.REDIRECT, hop(s, net.rip2Mac, net.c.mac),
     { CONN_NEW: 1, FWD_REDIRECT: 1 });
+  // -- would expire on the way: the kernel's (it answers time exceeded), as it came; the connection stays --
+  const expiring: [string, PacketSpec][] = [
+    ['IPv4 TCP SYN, TTL 1', { ...tcp4({ flags: 'S' }), ipv4: { src: CIP4, dst: VIP4, ttl: 1 } }],
+    ['IPv6 TCP SYN, hop limit 1', { ...tcp6({ flags: 'S' }), ipv6: { src: CIP6, dst: VIP6, hopLimit: 1 } }],
+    ['IPv4 UDP, TTL 1', { ...udp4(), ipv4: { src: CIP4, dst: VIP4, ttl: 1 } }],
+    ['IPv6 UDP, hop limit 1', { ...udp6(), ipv6: { src: CIP6, dst: VIP6, hopLimit: 1 } }],
+    ['IPv4 UDP, TTL 0', { ...udp4(), ipv4: { src: CIP4, dst: VIP4, ttl: 0 } }],
+    ['IPv6 UDP, hop limit 0', { ...udp6(), ipv6: { src: CIP6, dst: VIP6, hopLimit: 0 } }],
+  ];
+  for (const [name, spec] of expiring) {
+    row(`DR ${name}: passed untouched, counted`, p(spec), XDP.PASS, 'unchanged', { CONN_NEW: 1, PASS_TTL: 1 });
+  }
+  // Routed first, as __ip_vs_get_out_rt(): no route -> the route's reason, not the TTL's.
+  row('DR IPv4 TTL 1 to an RS without a neighbour entry: the route decides first',
+    p({ ...tcp4({ flags: 'S' }, 81), ipv4: { src: CIP4, dst: VIP4, ttl: 1 } }), XDP.PASS, 'unchanged', { CONN_NEW: 1, PASS_NO_NEIGH: 1 });
   // -- not ours: passed untouched --
-  pk = p({ ...tcp4({ flags: 'S' }), ipv4: { src: CIP4, dst: OTHER4 } });
+  let pk = p({ ...tcp4({ flags: 'S' }), ipv4: { src: CIP4, dst: OTHER4 } });
   row('IPv4 to a non-VIP address passes', pk, XDP.PASS, 'unchanged', { PASS_NO_SERVICE: 1 });
   pk = p({ ...tcp6({ flags: 'S' }), ipv6: { src: CIP6, dst: '2001:db8:ffff::200' } });
   row('IPv6 to a non-VIP address passes', pk, XDP.PASS, 'unchanged', { PASS_NO_SERVICE: 1 });
@@ -184,15 +234,25 @@ t.test('fixture table: packet in -> verdict, packet out, reasons', { skip }, asy
   }
 });
 
-t.test('forwarded packets keep valid checksums and every IP byte', { skip }, async (t) => {
+t.test('forwarded packets: TTL / hop limit one less, checksums valid, every other IP byte kept', { skip }, async (t) => {
   const { h, net } = await setup(t);
   for (const spec of [tcp4({ flags: 'S' }, 80, 'x'), tcp6({ flags: 'S' }, 80, 'yy'), udp4(), udp6()]) {
     const pk = buildPacket(spec);
+    const v4 = !!spec.ipv4;
     t.ok(checksumsOk(pk), 'fixture checksums verify');
     const r = await h.run(pk, net.a.ifindex);
     t.equal(r.verdict, XDP.TX);
     t.ok(checksumsOk(r.out), 'forwarded checksums verify');
-    t.same(r.out.subarray(14), pk.subarray(14), 'L3 and up unchanged');
+    const ttlAt = 14 + (v4 ? 8 : 7);
+    t.equal(r.out[ttlAt], pk[ttlAt] - 1, v4 ? 'TTL decremented' : 'hop limit decremented');
+    // Everything but the TTL / hop limit and (IPv4) the header checksum is as it came.
+    const masked = (b: Buffer): Buffer => {
+      const c = Buffer.from(b.subarray(14));
+      c[ttlAt - 14] = 0;
+      if (v4) c.writeUInt16BE(0, 10);
+      return c;
+    };
+    t.same(masked(r.out), masked(pk), 'every other L3 and L4 byte unchanged');
     t.same(readEth(r.out), { dst: net.ripMac, src: net.a.mac, type: readEth(pk).type });
   }
 });
@@ -228,6 +288,62 @@ t.test('established flow: same dest, SYN_RECV/inactive -> ESTABLISHED/active', {
   t.equal(r.verdict, XDP.REDIRECT, 'the next new connection takes the next slot (d11, behind c)');
   t.equal(readEth(r.out).dst, net.rip2Mac);
   t.same(h.reasons(), { CONN_NEW: 2, FWD_TX: 5, FWD_REDIRECT: 1 });
+});
+
+t.test('TTL / hop limit 1 on an established DR connection: to the kernel as it came, the connection goes on', { skip }, async (t) => {
+  const { h, net } = await setup(t);
+  for (const [fam, syn] of [[4, tcp4({ flags: 'S' })], [6, tcp6({ flags: 'S' })]] as const) {
+    await h.run(buildPacket(syn), net.a.ifindex);
+    await h.run(buildPacket(next(syn, 'A')), net.a.ifindex);
+    const last: PacketSpec = fam === 4
+      ? { ...next(syn, 'PA', 'data'), ipv4: { ...syn.ipv4!, ttl: 1 } }
+      : { ...next(syn, 'PA', 'data'), ipv6: { ...syn.ipv6!, hopLimit: 1 } };
+    const pk = buildPacket(last);
+    h.clearReasons();
+    let r = await h.run(pk, net.a.ifindex);
+    t.equal(r.verdict, XDP.PASS, `IPv${fam}: passed (the kernel answers time exceeded)`);
+    t.same(r.out, pk, `IPv${fam}: untouched`);
+    t.same(h.reasons(), { PASS_TTL: 1 }, `IPv${fam}: counted`);
+    t.match(h.conn(tupleOf(syn)), { destId: fam === 4 ? 10 : 20, state: TCP_S.ESTABLISHED }, `IPv${fam}: connection kept`);
+    const again = next(syn, 'PA', 'data');
+    r = await h.run(buildPacket(again), net.a.ifindex);
+    t.equal(r.verdict, XDP.TX, `IPv${fam}: the next packet with a live TTL is forwarded`);
+    t.same(r.out, hop(again, net.ripMac, net.a.mac), `IPv${fam}: one hop further`);
+  }
+});
+
+// IPVS sends an ICMP error of a DR connection through the connection's transmitter (ip_vs_icmp_xmit ->
+// cp->packet_xmit = ip_vs_dr_xmit -> __ip_vs_get_out_rt -> decrement_ttl): the error's own TTL / hop
+// limit goes down by one like any DR packet, and one that would expire goes to the kernel (which never
+// answers an ICMP error with another). No ICMP or IP checksum covers the TTL / hop limit but the IPv4
+// header's.
+t.test('ICMP error quoting a DR connection: to its RS, TTL / hop limit as DR\'s other packets', { skip }, async (t) => {
+  const { h, net } = await setup(t);
+  const toRs = { src: net.a.mac, dst: net.ripMac };
+  const fromClient = { src: CLIENT_MAC, dst: LB_MAC };
+  for (const syn of [tcp4({ flags: 'S' }), tcp6({ flags: 'S' })]) {
+    const v4 = !!syn.ipv4;
+    const what = v4 ? 'IPv4' : 'IPv6';
+    await h.run(buildPacket(syn), net.a.ifindex);
+    const { sport, dport } = syn.tcp!;
+    const [cip, vip] = v4 ? [CIP4, VIP4] : [CIP6, VIP6];
+    // A reply the RS sent the client directly (VIP:vport -> CIP:cport); a router on the way reports it.
+    const got = buildPacket({
+      eth: fromClient, ...(v4 ? { ipv4: { src: vip, dst: cip, ttl: 63 } } : { ipv6: { src: vip, dst: cip, hopLimit: 63 } }),
+      tcp: { sport: dport, dport: sport, flags: 'A', seq: 5, ack: 6 }, payload: 'x'.repeat(100),
+    });
+    h.clearReasons();
+    let r = await h.run(icmpTooBig(got, cip, 1280, fromClient), net.a.ifindex);
+    t.equal(r.verdict, XDP.TX, `${what}: forwarded to the RS`);
+    t.same(r.out, icmpTooBig(got, cip, 1280, toRs, 63), `${what}: new MACs, TTL / hop limit 64 -> 63, checksums right`);
+    t.same(h.reasons(), { FWD_ICMP: 1, FWD_TX: 1 }, `${what}: reasons`);
+    const expiring = icmpTooBig(got, cip, 1280, fromClient, 1);
+    h.clearReasons();
+    r = await h.run(expiring, net.a.ifindex);
+    t.equal(r.verdict, XDP.PASS, `${what}: with TTL / hop limit 1: the kernel's`);
+    t.same(r.out, expiring, `${what}: with TTL / hop limit 1: untouched`);
+    t.same(h.reasons(), { PASS_TTL: 1 }, `${what}: with TTL / hop limit 1: counted`);
+  }
 });
 
 t.test('SYN retransmission joins the existing connection', { skip }, async (t) => {

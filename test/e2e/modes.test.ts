@@ -204,11 +204,41 @@ if (e2eReady(t)) {
       }
 
       t.test('DR alongside', async (t) => {
+        // What each RS receives on the DR port, by TTL / hop limit: the client sends with 64, and the
+        // director forwards as the kernel's DR transmitter does, one hop less (63).
+        const ruleset = `table inet xvs_dr_ttl {
+  counter v4_63 {}
+  counter v4_other {}
+  counter v6_63 {}
+  counter v6_other {}
+  chain pre {
+    type filter hook prerouting priority -300; policy accept;
+    tcp dport ${DR_PORT} ip ttl 63 counter name "v4_63"
+    tcp dport ${DR_PORT} ip ttl != 63 counter name "v4_other"
+    tcp dport ${DR_PORT} ip6 hoplimit 63 counter name "v6_63"
+    tcp dport ${DR_PORT} ip6 hoplimit != 63 counter name "v6_other"
+  }
+}
+`;
+        for (const ns of rsNs) await ns.exec(['nft', '-f', '-'], { input: ruleset });
+        t.teardown(async () => {
+          for (const ns of rsNs) await ns.exec(['nft', 'delete', 'table', 'inet', 'xvs_dr_ttl'], { allowFail: true });
+        });
         for (const fam of [4, 6] as Fam[]) {
           const names = new Set<string | null>();
           for (let i = 0; i < 4; i++) names.add(await curl(`http://${host(fam, VIP[fam])}:${DR_PORT}/`));
           t.same([...names].sort(), ['rs1', 'rs2'], `IPv${fam}: DR answers`);
         }
+        const seen: Record<string, number> = { v4_63: 0, v4_other: 0, v6_63: 0, v6_other: 0 };
+        for (const ns of rsNs) {
+          const out = JSON.parse((await ns.exec(['nft', '-j', 'list', 'counters', 'table', 'inet', 'xvs_dr_ttl'])).stdout) as
+            { nftables: { counter?: { name: string; packets: number } }[] };
+          for (const item of out.nftables) if (item.counter) seen[item.counter.name] += item.counter.packets;
+        }
+        t.ok(seen.v4_63 >= 4 * 3, `IPv4: the RSs got the DR packets with TTL 63 (${seen.v4_63})`);
+        t.equal(seen.v4_other, 0, 'IPv4: and none with another TTL');
+        t.ok(seen.v6_63 >= 4 * 3, `IPv6: the RSs got the DR packets with hop limit 63 (${seen.v6_63})`);
+        t.equal(seen.v6_other, 0, 'IPv6: and none with another hop limit');
       });
 
       t.test('Redis behind NAT', { skip: REDIS ? false : 'redis-server not installed' }, async (t) => {
