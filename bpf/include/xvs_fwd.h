@@ -147,26 +147,15 @@ static __always_inline int xvs_l2_out(struct xvs_pkt *p, struct ethhdr *eth, con
 	return XVS_V_REDIRECT;
 }
 
-/* DR: routed first (a packet passed to the kernel is passed as it came), then the TTL / hop limit: <= 1
- * goes to the kernel (XVS_R_PASS_TTL; it answers time exceeded, as decrement_ttl() does), else it is
- * decremented, the IPv4 header checksum updated incrementally (no L4 checksum covers it); then the MACs.
- * The walk validated the IP header; the bound is checked again for the verifier. */
-static __always_inline int xvs_fwd_dr(void *ctx, struct xvs_pkt *p, struct ethhdr *eth,
-				      const struct xvs_flow *f, __u32 dest_id,
-				      const struct xvs_dest *dest, __u64 now)
+/* One hop less, as the kernel's decrement_ttl() (net/netfilter/ipvs/ip_vs_xmit.c) does for every packet
+ * it forwards: TTL / hop limit <= 1 goes to the kernel as it came (XVS_R_PASS_TTL; it answers time
+ * exceeded), else it is decremented and the IPv4 header checksum updated incrementally (no L4 checksum
+ * covers it). The IP header is the frame's first after Ethernet (DR, and TUN's inner header before
+ * encapsulation); the walk validated it, the bound is checked again for the verifier. Returns
+ * XVS_CONTINUE or a verdict. */
+static __always_inline int xvs_ttl_step(void *ctx, struct xvs_pkt *p, __u8 af)
 {
-	struct xvs_nh *nh = bpf_map_lookup_elem(&xvs_nh_cache, &dest_id);
-	struct xvs_route r = { .dst = dest->addr, .src = f->key.saddr, .len = f->l3_len };
-	int rc;
-
-	if (unlikely(!nh))
-		return xvs_pass(XVS_R_PASS_FIB_OTHER);
-	rc = xvs_nh_get(ctx, p, f, &r, nh, now);
-	if (rc == XVS_TOO_BIG)
-		return xvs_pass(XVS_R_PASS_FIB_OTHER); /* unchanged length: the kernel's own business */
-	if (rc != XVS_CONTINUE)
-		return rc;
-	if (f->key.af == XVS_AF_INET) {
+	if (af == XVS_AF_INET) {
 		struct iphdr *iph = p->data + sizeof(struct ethhdr);
 		__u16 old;
 
@@ -190,10 +179,33 @@ static __always_inline int xvs_fwd_dr(void *ctx, struct xvs_pkt *p, struct ethhd
 		ip6h->hop_limit -= XVS_TTL_DEC;
 		/* tc: the skb->csum of a CHECKSUM_COMPLETE skb covers the IPv6 header, and no header checksum
 		 * makes up for the change (IPv4's does); keep it true for a stack that receives the skb after
-		 * the redirect (a veth peer). A no-op for any other skb. */
+		 * the redirect (a veth peer). A no-op for any other skb; compiled out of the XDP entry. */
 		if (p->is_skb)
 			bpf_csum_update(ctx, xvs_csum_diff2(0, old, *w));
 	}
+	return XVS_CONTINUE;
+}
+
+/* DR: routed first (a packet passed to the kernel is passed as it came), then one hop less
+ * (xvs_ttl_step), then the MACs. */
+static __always_inline int xvs_fwd_dr(void *ctx, struct xvs_pkt *p, struct ethhdr *eth,
+				      const struct xvs_flow *f, __u32 dest_id,
+				      const struct xvs_dest *dest, __u64 now)
+{
+	struct xvs_nh *nh = bpf_map_lookup_elem(&xvs_nh_cache, &dest_id);
+	struct xvs_route r = { .dst = dest->addr, .src = f->key.saddr, .len = f->l3_len };
+	int rc;
+
+	if (unlikely(!nh))
+		return xvs_pass(XVS_R_PASS_FIB_OTHER);
+	rc = xvs_nh_get(ctx, p, f, &r, nh, now);
+	if (rc == XVS_TOO_BIG)
+		return xvs_pass(XVS_R_PASS_FIB_OTHER); /* unchanged length: the kernel's own business */
+	if (rc != XVS_CONTINUE)
+		return rc;
+	rc = xvs_ttl_step(ctx, p, f->key.af);
+	if (rc != XVS_CONTINUE)
+		return rc;
 	return xvs_l2_out(p, eth, nh);
 }
 

@@ -107,28 +107,17 @@ static __always_inline int xvs_fwd_tun(void *ctx, struct xvs_pkt *p, const struc
 	if (rc != XVS_CONTINUE)
 		return rc;
 
-	/* The inner header: TTL / hop limit as the kernel's forwarding leaves it. */
+	/* The inner header: one hop less, as the kernel's forwarding leaves it (xvs_ttl_step). */
+	rc = xvs_ttl_step(ctx, p, f->key.af);
+	if (rc != XVS_CONTINUE)
+		return rc;
 	if (!v6) {
 		struct iphdr *iph = p->data + sizeof(struct ethhdr);
-		__u16 old;
 
 		if ((void *)(iph + 1) > p->data_end)
 			return xvs_drop(XVS_R_DROP_MALFORMED);
-		if (unlikely(iph->ttl <= 1))
-			return xvs_pass(XVS_R_PASS_TTL);
-		old = *(__u16 *)&iph->ttl;
-		iph->ttl -= XVS_TTL_DEC;
-		xvs_csum_apply(&iph->check, xvs_csum_diff2(0, old, *(__u16 *)&iph->ttl));
 		inner_df = iph->frag_off & XVS_IP_DF_BE;
 		inner_tos = iph->tos;
-	} else {
-		struct ipv6hdr *ip6h = p->data + sizeof(struct ethhdr);
-
-		if ((void *)(ip6h + 1) > p->data_end)
-			return xvs_drop(XVS_R_DROP_MALFORMED);
-		if (unlikely(ip6h->hop_limit <= 1))
-			return xvs_pass(XVS_R_PASS_TTL);
-		ip6h->hop_limit -= XVS_TTL_DEC;
 	}
 
 	if (xvs_tun_room(ctx, p, room, v6, f->key.proto != XVS_PROTO_TCP))
