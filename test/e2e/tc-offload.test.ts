@@ -14,12 +14,13 @@
 //    trusts them) and TUN's GSO skbs are decapsulated on the RS as they are.
 // Per mode and family: HTTP with curl, 1 MiB each way checked by digest, UDP with socat. Needs root.
 import t from 'tap';
-import { createHash, randomBytes } from 'node:crypto';
+import { randomBytes } from 'node:crypto';
 import { writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { Topology, waitFor, type Netns, type NsProcess } from '../../src/netns/index.js';
 import { e2eReady, startTestXvsd, xvsadm, xvsdInfo, xvsRs } from '../../src/lab/xvs.js';
 import { repoRoot } from '../../src/paths.js';
+import { blob, host, sha256, type Fam } from '../fixtures/mode-common.js';
 
 const VIP = { 4: '198.51.100.100', 6: '2001:db8:1::100' } as const;
 const CIP = { 4: '198.51.100.10', 6: '2001:db8:1::10' } as const;
@@ -28,7 +29,6 @@ const RS = [
   { name: 'rs1', v4: '192.0.2.11', gw4: '192.0.2.1', net4: '192.0.2.1/26', v6: '2001:db8:2::11', gw6: '2001:db8:2::1' },
   { name: 'rs2', v4: '192.0.2.75', gw4: '192.0.2.65', net4: '192.0.2.65/26', v6: '2001:db8:3::75', gw6: '2001:db8:3::1' },
 ] as const;
-type Fam = 4 | 6;
 type Mode = 'nat' | 'fullnat' | 'tun' | 'dr';
 const PORTS: Record<Mode, { vtcp: number; rtcp: number; vudp: number; rudp: number; flag: string }> = {
   nat: { vtcp: 80, rtcp: 8080, vudp: 53, rudp: 5353, flag: '-m' },
@@ -38,14 +38,6 @@ const PORTS: Record<Mode, { vtcp: number; rtcp: number; vudp: number; rudp: numb
 };
 const BULK = 1 << 20;
 
-const host = (fam: Fam, addr: string): string => (fam === 6 ? `[${addr}]` : addr);
-const sha256 = (b: Buffer): string => createHash('sha256').update(b).digest('hex');
-/** What mode-server.cjs sends for /blob?size=n. */
-function blob(n: number): Buffer {
-  const b = Buffer.alloc(n);
-  for (let i = 0; i < n; i++) b[i] = (i * 7 + (i >>> 8) + (i >>> 16)) & 0xff;
-  return b;
-}
 
 if (e2eReady(t)) {
   t.setTimeout(300_000);
