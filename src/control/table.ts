@@ -168,10 +168,14 @@ export class ServiceTable {
     if (!spec.fwmark && spec.port === 0 && spec.persistent === 0) throw new XvsError('EINVAL', 'port zero is only supported in persistent services');
   }
 
-  /** The port a dest has in the data path: none (0) for a port-zero service, whose connections keep the
-   *  port the client asked for (ip_vs_sched_persist: the dest's port applies only to the service's own). */
+  /** The port a dest has in the data path: none (0) where the kernel's connections keep the port the
+   *  client asked for. ip_vs_sched_persist forwards to the dest's port only when the packet's port is the
+   *  service's own; a port-zero service (always persistent) and a persistent fwmark service have none
+   *  (svc->port is 0), so their connections keep it. A non-persistent fwmark service uses the dest's
+   *  port (ip_vs_schedule: dest->port, or the packet's when the dest has none). */
   private static dpPort(svc: SvcState, port: number): number {
-    return !svc.spec.fwmark && svc.spec.port === 0 ? 0 : port;
+    const keepsPort = svc.spec.fwmark ? svc.spec.persistent !== 0 : svc.spec.port === 0;
+    return keepsPort ? 0 : port;
   }
 
   private nullServices: boolean | undefined;
@@ -229,6 +233,7 @@ export class ServiceTable {
       svc.localitySent = undefined;
     }
     svc.spec = { ...spec };
+    this.reweigh(svc); // -E -p on a fwmark service changes the dests' data-path port (dpPort)
     this.refill(svc);
     // Templates made under the old parameters keep their dest and timeout, as the kernel's do; a service
     // that stops being persistent drops them (nothing would look them up again).
@@ -684,7 +689,10 @@ export class ServiceTable {
       out.push({
         protocol: fwmark ? 'ip' : svc.spec.protocol, caddr: t.caddr, cport: 0,
         vaddr: fwmark ? markAddr(fwmark) : svc.spec.addr, vport: fwmark || svc.spec.port === 21 ? 0 : svc.spec.port,
-        daddr: d.spec.addr, dport: d.spec.port, state: t.assured ? 'ASSURED' : 'NONE',
+        // ip_vs_sched_persist: the template's dport is the dest's only for a packet to the service's own
+        // port, and never for FTP: 0 for fwmark, port-zero and FTP services.
+        daddr: d.spec.addr, dport: fwmark || svc.spec.port === 21 || svc.spec.port === 0 ? 0 : d.spec.port,
+        state: t.assured ? 'ASSURED' : 'NONE',
         expires: left > 0n ? Number(left / 1_000_000_000n) : 0,
       });
     }

@@ -102,7 +102,13 @@ t.test('fwmark templates: protocol IP, the mark as virtual address, port 0', asy
   const svcId = [...dp.persist.keys()][0];
   tmpl(dp, { caddr: '198.51.100.7', svcId, destId: [...dp.dests.keys()][0], lastSeenNs: 10n * S, timeoutS: 60 });
   t.equal(connectionTable(table.listConns(10n * S), { ...DEFAULT_LIST_FORMAT, numeric: true }, NO_NAMES).split('\n')[2],
-    'IP  01:00  NONE        198.51.100.7:0     0.0.0.7:0          192.0.2.5:80');
+    'IP  01:00  NONE        198.51.100.7:0     0.0.0.7:0          192.0.2.5:0', 'the template names no dest port (<IPPROTO_IP,caddr,0,fwmark,0,daddr,0>)');
+  // Connections of a persistent fwmark service keep the client's port (the dest's port is 0 in the data
+  // path); without persistence the dest's port applies.
+  const mdest = [...dp.dests.values()].find((d) => d.addr === '192.0.2.5');
+  t.equal(mdest?.port, 0, 'persistent: the data path forwards to the packet\'s port');
+  table.execute({ op: 'edit-service', service: { ...fkey, scheduler: 'rr', persistent: 0, netmask: '255.255.255.255' } });
+  t.equal([...dp.dests.values()].find((d) => d.addr === '192.0.2.5')?.port, 80, '-E without -p: the dest\'s port again');
 });
 
 t.test('GC: re-armed while controlling connections, expired after; unassured ones go with their last connection', async (t) => {
