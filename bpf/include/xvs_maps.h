@@ -283,11 +283,21 @@ struct {
 	__type(value, struct xvs_clock);
 } xvs_clock SEC(".maps");
 
+/* Sets the base from the coarse clock at jiffies j and returns that clock's reading. */
+static __always_inline __u64 xvs_clock_rebase(struct xvs_clock *c, __u64 j, __u64 tick)
+{
+	__u64 now = bpf_ktime_get_coarse_ns();
+
+	c->base_ns = now - j * tick;
+	c->anchor_jiffies = j;
+	return now;
+}
+
 static __always_inline __u64 xvs_now(void)
 {
 	__u32 zero = 0;
 	struct xvs_clock *c = bpf_map_lookup_elem(&xvs_clock, &zero);
-	__u64 tick, j, now;
+	__u64 tick, j;
 
 	if (unlikely(!c))
 		return bpf_ktime_get_coarse_ns();
@@ -295,12 +305,8 @@ static __always_inline __u64 xvs_now(void)
 	if (unlikely(!tick))
 		return bpf_ktime_get_coarse_ns();
 	j = bpf_jiffies64();
-	if (unlikely(j - c->anchor_jiffies > c->reanchor_jiffies)) {
-		now = bpf_ktime_get_coarse_ns();
-		c->base_ns = now - j * tick;
-		c->anchor_jiffies = j;
-		return now;
-	}
+	if (unlikely(j - c->anchor_jiffies > c->reanchor_jiffies))
+		return xvs_clock_rebase(c, j, tick);
 	return c->base_ns + j * tick;
 }
 
@@ -310,14 +316,12 @@ static __always_inline int xvs_clock_anchor(void)
 {
 	__u32 zero = 0;
 	struct xvs_clock *c = bpf_map_lookup_elem(&xvs_clock, &zero);
-	__u64 hz = CONFIG_HZ, tick, j;
+	__u64 hz = CONFIG_HZ, tick;
 
 	if (!c || hz == 0 || hz > 100000)
 		return 0;
 	tick = (1000000000ULL + hz / 2) / hz; /* the kernel's TICK_NSEC */
-	j = bpf_jiffies64();
-	c->base_ns = bpf_ktime_get_coarse_ns() - j * tick;
-	c->anchor_jiffies = j;
+	xvs_clock_rebase(c, bpf_jiffies64(), tick);
 	c->reanchor_jiffies = XVS_CLOCK_REANCHOR_S * hz;
 	c->tick_ns = tick;
 	return 1;

@@ -32,6 +32,16 @@ const RING_BYTES = LAYOUTS.xvs_ring.size;
  * path pinned by an older xvsd that lacked one of them creates it empty instead of refusing. */
 const CACHE_MAPS = new Set(['xvs_nh_cache', 'xvs_nh_client', 'xvs_rport_hint', 'xvs_lblc_tmp', 'xvs_clock']);
 
+/**
+ * Anchors the data path's clock of a loaded object (xvs_clock_init, see xvs_now in
+ * bpf/include/xvs_maps.h) before anything runs its programs. False when it could not: the data path then
+ * calls the clock helper on every packet, which only costs speed.
+ */
+export async function anchorClock(object: BpfObject): Promise<boolean> {
+  const r = await native.progTestRun(object.progFd('xvs_clock_init'), { data: Buffer.alloc(64) }).catch(() => null);
+  return r?.retval === 1;
+}
+
 /** Number of possible CPUs, the stride of per-CPU map values (as libbpf_num_possible_cpus). */
 export function possibleCpus(): number {
   const spec = readFileSync('/sys/devices/system/cpu/possible', 'utf8').trim();
@@ -144,11 +154,7 @@ export class BpfDatapath implements Datapath, SyncDatapath {
         }
       }
       await object.load();
-      // The data path reads the time from jiffies once its clock is anchored (xvs_now in
-      // bpf/include/xvs_maps.h): anchor it before anything can run the program. A failure leaves the
-      // clock unanchored, which only costs speed (the data path then calls the clock helper).
-      const clock = await native.progTestRun(object.progFd('xvs_clock_init'), { data: Buffer.alloc(64) }).catch(() => null);
-      const clockAnchored = clock?.retval === 1;
+      const clockAnchored = await anchorClock(object);
       if (opts.pinDir && fresh.length) {
         mkdirSync(opts.pinDir, { recursive: true });
         for (const name of fresh) native.objPin(object.mapFd(name), path.join(opts.pinDir, name));
