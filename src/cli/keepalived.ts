@@ -6,7 +6,7 @@ import { readFileSync, readdirSync } from 'node:fs';
 import net from 'node:net';
 import path from 'node:path';
 import { Config, fieldPath } from '../config/schema.js';
-import { SchedulerName } from '../model/service.js';
+import { SchedulerName, canonicalIp } from '../model/service.js';
 import { CliExit, EXIT_FAIL } from './messages.js';
 
 /** One statement of the file: a keyword, its arguments, and its block if it opens one. */
@@ -217,7 +217,7 @@ class Importer {
 
   address(node: KaNode, text: string | undefined): string {
     if (text === undefined || net.isIP(text) === 0) this.fail(node, `${node.keyword}: ${JSON.stringify(text ?? '')} is not an IP address`);
-    return net.isIPv6(text) ? new URL(`http://[${text}]/`).hostname.slice(1, -1) : text;
+    return canonicalIp(text);
   }
 
   /** lvs_method / lb_kind NAT|DR|TUN [type ipip]; FULLNAT is not a keepalived method. */

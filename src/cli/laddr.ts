@@ -5,7 +5,7 @@
 //   xvsadm --get-laddr|-G [-t|-u VIP:PORT]
 import net from 'node:net';
 import type { Command } from '../model/command.js';
-import type { ServiceKey } from '../model/service.js';
+import { canonicalIp, type ServiceKey } from '../model/service.js';
 import { isXvsError } from '../model/errors.js';
 import { CliExit, EXIT_LIST } from './messages.js';
 
@@ -33,7 +33,7 @@ function parseService(protocol: 'tcp' | 'udp', text: string | undefined): Servic
   const addr = m ? (m[1] ?? m[2]) : '';
   const port = m ? Number(m[3]) : NaN;
   if (!m || net.isIP(addr) === 0 || port > 65535) throw new CliExit('Illegal virtual server address[:port] specified\n', 2);
-  return { protocol, addr: net.isIPv6(addr) ? new URL(`http://[${addr}]/`).hostname.slice(1, -1) : addr, port };
+  return { protocol, addr: canonicalIp(addr), port };
 }
 
 /** argv → Command, or a CliExit with a usage message (exit 2). */
@@ -50,7 +50,7 @@ export function parseLaddrArgv(argv: readonly string[]): Command {
     else if (flag === '-z' || flag === '--laddr') {
       addr = value();
       if (!addr || net.isIP(addr) === 0) throw new CliExit(`Illegal local address specified\n${LADDR_USAGE}`, 2);
-      if (net.isIPv6(addr)) addr = new URL(`http://[${addr}]/`).hostname.slice(1, -1);
+      addr = canonicalIp(addr);
     } else throw new CliExit(`Unknown option ${a}\n${LADDR_USAGE}`, 2);
   }
   if (op === 'list-laddrs') {

@@ -18,6 +18,10 @@ export type SchedulerName = z.infer<typeof SchedulerName>;
 export const IMPLEMENTED_SCHEDULERS: readonly SchedulerName[] = ['rr', 'wrr', 'lc', 'wlc', 'sed', 'nq', 'fo', 'ovf', 'sh', 'dh', 'mh', 'lblc', 'lblcr'];
 
 export const IpAddress = z.string().refine((s) => net.isIP(s) !== 0, { message: 'not an IP address' });
+
+/** Canonical text of an address: IPv6 compressed as RFC 5952 / node print it; IPv4 as given. */
+export const canonicalIp = (addr: string): string =>
+  net.isIPv6(addr) ? new URL(`http://[${addr}]/`).hostname.slice(1, -1) : addr;
 export const Port = z.number().int().min(0).max(65535);
 
 /** Identifies a virtual service: protocol, VIP and port (ipvsadm -t/-u). */

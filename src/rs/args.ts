@@ -3,7 +3,9 @@
 import { parseArgs } from 'node:util';
 import net from 'node:net';
 import { z } from 'zod';
-import { IpAddress } from '../model/service.js';
+import { IpAddress, canonicalIp } from '../model/service.js';
+
+export { canonicalIp };
 
 export const USAGE = `Usage:
   xvs-rs up --vip ADDR [--vip ADDR ...] [--mode dr|tun]
@@ -17,9 +19,6 @@ export const USAGE = `Usage:
 ADDR is an IPv4 or IPv6 address (no prefix length): IPv4 VIPs go on lo as /32, IPv6 as /128.
 State is kept per network namespace in $XVS_RS_STATE_DIR (default /run/xvs-rs).`;
 
-/** Canonical text of an address: IPv6 compressed as RFC 5952 / node print it. */
-export const canonicalIp = (addr: string): string =>
-  net.isIPv6(addr) ? new URL(`http://[${addr}]/`).hostname.slice(1, -1) : addr;
 
 /** A VIP a real server may hold on lo: unicast, not unspecified, not loopback. */
 export const Vip = IpAddress.transform(canonicalIp).refine(

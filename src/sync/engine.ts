@@ -6,7 +6,7 @@ import type { Logger } from '../log/logger.js';
 import { XvsError } from '../model/errors.js';
 import type { SyncConn, SyncDaemonSpec, SyncStats } from './types.js';
 import { UdpTransport, parsePeer, type SyncTransport } from './transport.js';
-import net from 'node:net';
+import { canonicalIp } from '../model/service.js';
 import { connProblem, decode, encodeMessage, recordsPerMessage, HEADER_LEN, RECORD_LEN, TAG_LEN } from './wire.js';
 import { SYNC_KEY_MIN_BYTES } from './key.js';
 
@@ -406,14 +406,16 @@ export class SyncBackup {
   }
 }
 
-/** An address in one canonical text form (IPv4-mapped IPv6 as IPv4; IPv6 compressed, lower case). */
-function canonicalSender(addr: string): string {
-  const a = addr.toLowerCase().replace(/^::ffff:(\d+\.\d+\.\d+\.\d+)$/, '$1');
-  return net.isIPv6(a) ? new URL(`http://[${a}]/`).hostname.slice(1, -1) : a;
-}
+/** An address in one canonical text form: an IPv4-mapped IPv6 address (a dual-stack socket's view of
+ *  an IPv4 sender) as IPv4, IPv6 compressed (canonicalIp). */
+const canonicalSender = (addr: string): string => canonicalIp(addr.replace(/^::ffff:(\d+\.\d+\.\d+\.\d+)$/i, '$1'));
 
-/** The address of a transport's `from` ("ADDR:PORT" or "[V6]:PORT"), canonical; null if it names none. */
+/** The address of a transport's `from` ("ADDR:PORT" or "[V6]:PORT", as a peer is written), canonical;
+ *  null if it names none (an in-memory transport). */
 function senderAddress(from: string): string | null {
-  const m = /^\[([^\]]+)\]:\d+$/.exec(from) ?? /^([^:]+):\d+$/.exec(from);
-  return m && net.isIP(m[1]) !== 0 ? canonicalSender(m[1]) : null;
+  try {
+    return canonicalSender(parsePeer(from, 1).address);
+  } catch {
+    return null;
+  }
 }
