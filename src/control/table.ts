@@ -165,24 +165,33 @@ export class ServiceTable {
     // A port-zero service takes every port of its VIP that has no service of its own; the kernel only
     // schedules for it when it is persistent (ip_vs_schedule: "port zero only supported in persistent
     // services"), and ipvsadm refuses to make one that is not.
-    if (!spec.fwmark && spec.port === 0 && spec.persistent === 0) throw new XvsError('EINVAL', 'port zero is only supported in persistent services');
+    if (ServiceTable.portZero(spec) && spec.persistent === 0) throw new XvsError('EINVAL', 'port zero is only supported in persistent services');
   }
 
-  /** The port a dest has in the data path: none (0) where the kernel's connections keep the port the
-   *  client asked for. ip_vs_sched_persist forwards to the dest's port only when the packet's port is the
-   *  service's own; a port-zero service (always persistent) and a persistent fwmark service have none
-   *  (svc->port is 0), so their connections keep it. A non-persistent fwmark service uses the dest's
-   *  port (ip_vs_schedule: dest->port, or the packet's when the dest has none). */
+  /** A port-zero (all ports of its VIP) service: no fwmark, port 0. */
+  private static portZero(spec: ServiceSpec): boolean {
+    return !spec.fwmark && spec.port === 0;
+  }
+
+  /** Whether the service's connections keep the port the client asked for. ip_vs_sched_persist forwards
+   *  to the dest's port only when the packet's port is the service's own; a port-zero service (always
+   *  persistent) and a persistent fwmark service have none (svc->port is 0), so their connections keep
+   *  it. A non-persistent fwmark service uses the dest's port (ip_vs_schedule: dest->port, or the
+   *  packet's when the dest has none). */
+  private static keepsClientPort(svc: SvcState): boolean {
+    return svc.spec.fwmark ? svc.spec.persistent !== 0 : svc.spec.port === 0;
+  }
+
+  /** The port a dest has in the data path: none (0) where connections keep the client's (see above). */
   private static dpPort(svc: SvcState, port: number): number {
-    const keepsPort = svc.spec.fwmark ? svc.spec.persistent !== 0 : svc.spec.port === 0;
-    return keepsPort ? 0 : port;
+    return ServiceTable.keepsClientPort(svc) ? 0 : port;
   }
 
   private nullServices: boolean | undefined;
 
   /** Tells the data path whether a port-zero service exists (its service miss then tries port 0). */
   private syncNullServices(): void {
-    const on = [...this.services.values()].some((s) => !s.spec.fwmark && s.spec.port === 0);
+    const on = [...this.services.values()].some((s) => ServiceTable.portZero(s.spec));
     if (on !== this.nullServices) this.dp.setNullServices(on);
     this.nullServices = on;
   }
@@ -640,11 +649,11 @@ export class ServiceTable {
   /** The connection table as ipvsadm -Lc shows it (connections of deleted dests are left out). */
   listConns(nowNs: bigint): ConnView[] {
     const dests = new Map<number, DestState>();
-    const allPorts = new Set<number>(); // dests of port-zero services: a connection keeps the client's port
+    const allPorts = new Set<number>(); // dests whose connections keep the client's port (keepsClientPort)
     for (const s of this.services.values()) {
       for (const d of s.dests) {
         dests.set(d.id, d);
-        if (ServiceTable.dpPort(s, 1) === 0) allPorts.add(d.id);
+        if (ServiceTable.keepsClientPort(s)) allPorts.add(d.id);
       }
     }
     const out: ConnView[] = [];

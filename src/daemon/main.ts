@@ -207,6 +207,10 @@ function enableForwarding(atts: Attachment[], log: Logger): void {
   log.info({ ifaces: atts.map((a) => a.name).join(',') }, 'forwarding enabled on attached interfaces (needed by bpf_fib_lookup)');
 }
 
+/** The dest id space: the data path's XVS_MAX_DESTS, all of it used by the ServiceTable (and read by the
+ * eviction tracker). */
+const MAX_DESTS = 8192;
+
 export async function run(argv: string[]): Promise<number> {
   if (argv[0] === 'stop') return runStop(argv.slice(1));
   let opts: Options;
@@ -230,8 +234,7 @@ export async function run(argv: string[]): Promise<number> {
   let metricsServer: HttpServer | null = null;
   const rates = new RateEstimator();
   const gcStats = { entries: 0, gcDurationSeconds: 0, expired: 0, gcRuns: 0, evicted: 0 };
-  // The dest id space is the data path's XVS_MAX_DESTS (the ServiceTable below uses all of it).
-  const evictions = new EvictionTracker(8192);
+  const evictions = new EvictionTracker(MAX_DESTS);
   const ringStats = { refills: 0, decisions: 0 };
   const timers: NodeJS.Timeout[] = [];
   let sync: SyncManager | null = null;
@@ -497,7 +500,7 @@ export async function run(argv: string[]): Promise<number> {
       log.warn({ pinned: state.maxConns, asked: opts['max-conns'] }, 'the adopted connection table keeps its size; --max-conns applies after a --fresh start');
     }
     dp = prepared ?? await BpfDatapath.open({ maxConns: state?.maxConns ?? opts['max-conns'], pinDir: pins, adopt: state !== null });
-    table = new ServiceTable(dp, { maxServices: 1024, maxDests: 8192 });
+    table = new ServiceTable(dp, { maxServices: 1024, maxDests: MAX_DESTS });
     dp.setSyncEvents(false); // a killed master's switch; the sync daemons below set it again
     if (state) {
       table.adopt(state.table);
