@@ -73,6 +73,25 @@ if (e2eReady(t)) {
     await round(t, 'lc', 80, [3, 1, 1], 3, 4);
   });
 
+  /**
+   * One GET per client port (curl --local-port), with a `conn` line for each added to `script`: the
+   * answers must be the dests xvs-sched-replay predicts for the whole script. Returns the answers
+   * (server names; null where a GET got none).
+   */
+  async function getsByPort(t: Test, script: string[], svc: string, ports: number[], what: string): Promise<(string | null)[]> {
+    const answers: (string | null)[] = [];
+    for (const p of ports) {
+      script.push(`conn p${p} from ${lab.clientIp}:${p} to ${svc}`);
+      const r = await runIn(lab.client.name, ['curl', '-sS', '--max-time', '3', '--local-port', String(p), `http://${lab.vip}/`], { allowFail: true, timeoutMs: 8000 });
+      answers.push(r.code === 0 ? r.stdout.trim() : null);
+    }
+    const r = replay(script.join('\n'));
+    t.equal(r.code, 0, r.err);
+    const nameOf = new Map(lab.webs.map((w) => [`${w.ip}:80`, w.name]));
+    t.same(answers, r.out.trim().split('\n').map((l) => nameOf.get(l) ?? l), `${what}: answers as predicted: ${answers.join(' ')}`);
+    return answers;
+  }
+
   t.test('mh with mh-port: each client port lands where the replay says (BPF table lookup)', async (t) => {
     await adm('-D', '-t', `${lab.vip}:80`);
     const svc = `${lab.vip}:80`;
@@ -83,17 +102,7 @@ if (e2eReady(t)) {
       script.push(`dest ${w.ip}:80`);
     }
     t.match((await adm('-Ln')).stdout, /TCP  192\.0\.2\.100:80 mh \(mh-port\)\n/);
-    const ports = Array.from({ length: 8 }, (_, i) => 31000 + i * 7);
-    const answers: (string | null)[] = [];
-    for (const p of ports) {
-      script.push(`conn p${p} from ${lab.clientIp}:${p} to ${svc}`);
-      const r = await runIn(lab.client.name, ['curl', '-sS', '--max-time', '3', '--local-port', String(p), `http://${lab.vip}/`], { allowFail: true, timeoutMs: 8000 });
-      answers.push(r.code === 0 ? r.stdout.trim() : null);
-    }
-    const r = replay(script.join('\n'));
-    t.equal(r.code, 0, r.err);
-    const nameOf = new Map(lab.webs.map((w) => [`${w.ip}:80`, w.name]));
-    t.same(answers, r.out.trim().split('\n').map((l) => nameOf.get(l) ?? l), 'answers as predicted');
+    const answers = await getsByPort(t, script, svc, Array.from({ length: 8 }, (_, i) => 31000 + i * 7), 'mh');
     t.ok(new Set(answers).size > 1, `the port spreads clients over dests: ${answers.join(' ')}`);
   });
 
@@ -109,17 +118,7 @@ if (e2eReady(t)) {
     lab.webs.forEach((w, i) => script.push(`dest ${w.ip}:80 weight ${weights[i]}`));
     await restore([`-A -t ${svc} -s ${scheduler}${flags.length ? ` -b ${flags.join(',')}` : ''}`,
       ...lab.webs.map((w, i) => `-a -t ${svc} -r ${w.ip}:80 -g -w ${weights[i]}`)]);
-    const answers: (string | null)[] = [];
-    for (let i = 0; i < 6; i++) {
-      const p = (hashPorts += 13);
-      script.push(`conn p${p} from ${lab.clientIp}:${p} to ${svc}`);
-      const r = await runIn(lab.client.name, ['curl', '-sS', '--max-time', '3', '--local-port', String(p), `http://${lab.vip}/`], { allowFail: true, timeoutMs: 8000 });
-      answers.push(r.code === 0 ? r.stdout.trim() : null);
-    }
-    const r = replay(script.join('\n'));
-    t.equal(r.code, 0, r.err);
-    const nameOf = new Map(lab.webs.map((w) => [`${w.ip}:80`, w.name]));
-    t.same(answers, r.out.trim().split('\n').map((l) => nameOf.get(l) ?? l), `${scheduler}: answers as predicted: ${answers.join(' ')}`);
+    const answers = await getsByPort(t, script, svc, Array.from({ length: 6 }, () => (hashPorts += 13)), scheduler);
     t.notOk(answers.includes(null), `${scheduler}: every GET answered`);
     await adm('-D', '-t', svc);
     return answers;

@@ -98,16 +98,7 @@ t.test('FULLNAT local addresses survive -S | -C | -R (xvs\'s --add-laddr lines, 
   t.same(await run(['-R'], rules), { exit: 0, stdout: '', stderr: '' });
   t.same(table.listLaddrs().map((l) => l.laddrs), [['198.51.100.201', '198.51.100.202'], ['2001:db8::201']]);
   const saved = (await run(['-S', '-n'])).stdout;
-  t.equal(saved, [
-    '-A -t 192.0.2.80:80 -s rr',
-    '--add-laddr -t 192.0.2.80:80 -z 198.51.100.201',
-    '--add-laddr -t 192.0.2.80:80 -z 198.51.100.202',
-    '-a -t 192.0.2.80:80 -r 203.0.113.5:8080 --fullnat -w 1',
-    '-A -t [2001:db8::80]:80 -s wlc',
-    '--add-laddr -t [2001:db8::80]:80 -z 2001:db8::201',
-    '-a -t [2001:db8::80]:80 -r [2001:db8::5]:8080 --fullnat -w 2',
-    '',
-  ].join('\n'), '-S -n prints the local addresses after their service');
+  t.equal(saved, rules, '-S -n prints the local addresses after their service (the rules exactly as restored)');
   t.same(await run(['-C']), { exit: 0, stdout: '', stderr: '' });
   t.same(await run(['-R'], saved), { exit: 0, stdout: '', stderr: '' });
   t.equal((await run(['-S', '-n'])).stdout, saved, 'restored identically');
