@@ -32,14 +32,17 @@ const CPORT = 40000;
 const PORT = { dr: 80, nat: 81, fullnat: 82, tun: 83 } as const;
 const MAC_NEXT_HOP = '02:00:00:00:00:77';
 
-type Case = 'trivial' | 'dr' | 'nat-in' | 'nat-reply' | 'fullnat-in' | 'fullnat-reply' | 'trivial*' | 'trivial-encap*' | 'tun*'
-  | 'dr@helper' | 'nat-reply@helper';
-const CASES: Case[] = ['trivial', 'dr', 'nat-in', 'nat-reply', 'fullnat-in', 'fullnat-reply', 'trivial*', 'trivial-encap*', 'tun*', 'dr@helper', 'nat-reply@helper'];
-/** Cases timed with the data path's clock unanchored: it calls bpf_ktime_get_coarse_ns() per packet, as
- *  before the jiffies clock (xvs_now) — the same object, so the difference is the clock alone. */
-const HELPER_CLOCK = (c: Case): boolean => c.endsWith('@helper');
+type Flow = 'dr' | 'nat-in' | 'nat-reply' | 'fullnat-in' | 'fullnat-reply' | 'tun*';
+type Case = 'trivial' | 'trivial*' | 'trivial-encap*' | Flow | `${Flow}@full`;
+const FLOWS: Flow[] = ['dr', 'nat-in', 'nat-reply', 'fullnat-in', 'fullnat-reply', 'tun*'];
+const CASES: Case[] = ['trivial', 'trivial*', 'trivial-encap*', ...FLOWS, ...FLOWS.map((f) => `${f}@full` as const)];
+/** Cases timed with the established-flow cache off (bpf/include/xvs_fc.h): every packet takes the full walk
+ *  (connection lookup, dest, next hop, state step) — the same object and flow, so the difference is the
+ *  cache alone. The other xvs rows are the cache's hits, which is what an established flow gets. */
+const FULL_WALK = (c: Case): boolean => c.endsWith('@full');
 /** Behind bench_tun.o's restore_tail, live frames only (the frame changes length or is overwritten). */
-const WRAPPED = (c: Case): boolean => c.endsWith('*');
+const WRAPPED = (c: Case): boolean => c.includes('*');
+const flowOf = (c: Case): Case => c.replace(/@full$/, '') as Case;
 
 const macBytes = (mac: string): Buffer => Buffer.from(mac.split(':').map((h) => parseInt(h, 16)));
 const v4 = (a: string): Buffer => Buffer.from(a.split('.').map(Number));
@@ -102,12 +105,12 @@ async function inside(ifname: string, rounds: number, repeat: number): Promise<R
     const xvs = dp.progFd('xvs_xdp');
     const inFrame = (port: number, flags: number) => frame(lbMac, CIP, CPORT, VIP, port, flags);
     const replyFrame = (port: number) => frame(lbMac, VIP, port, CIP, CPORT, 0x10);
-    const frames: Record<Case, Buffer> = {
-      trivial: inFrame(PORT.dr, 0x10), dr: inFrame(PORT.dr, 0x10), 'dr@helper': inFrame(PORT.dr, 0x10), 'nat-in': inFrame(PORT.nat, 0x10),
-      'nat-reply@helper': replyFrame(PORT.nat),
+    const flowFrames: Partial<Record<Case, Buffer>> = {
+      trivial: inFrame(PORT.dr, 0x10), dr: inFrame(PORT.dr, 0x10), 'nat-in': inFrame(PORT.nat, 0x10),
       'nat-reply': replyFrame(PORT.nat), 'fullnat-in': inFrame(PORT.fullnat, 0x10), 'fullnat-reply': replyFrame(PORT.fullnat),
       'trivial*': inFrame(PORT.tun, 0x10), 'trivial-encap*': inFrame(PORT.tun, 0x10), 'tun*': inFrame(PORT.tun, 0x10),
     };
+    const frames = Object.fromEntries(CASES.map((c) => [c, flowFrames[flowOf(c)]!])) as Record<Case, Buffer>;
     // Open and establish each flow (SYN, reply SYN+ACK where there is one, ACK); all must be forwarded.
     for (const port of [PORT.dr, PORT.nat, PORT.fullnat, PORT.tun]) {
       const twoWay = port === PORT.nat || port === PORT.fullnat;
@@ -132,7 +135,7 @@ async function inside(ifname: string, rounds: number, repeat: number): Promise<R
       native.mapUpdate(tun.mapFd('tun_next'), Buffer.alloc(4), v);
     };
     const nextOf: Partial<Record<Case, number>> = {
-      'trivial*': trivial.progFd('trivial_tx'), 'trivial-encap*': tun.progFd('trivial_encap'), 'tun*': xvs,
+      'trivial*': trivial.progFd('trivial_tx'), 'trivial-encap*': tun.progFd('trivial_encap'), 'tun*': xvs, 'tun*@full': xvs,
     };
     const progOf = (c: Case): number => (c === 'trivial' ? trivial.progFd('trivial_tx') : WRAPPED(c) ? tun.progFd('restore_tail') : xvs);
     // Each wrapped program once, classic mode: it must reach XDP_TX with the frame it is meant to send.
@@ -142,15 +145,13 @@ async function inside(ifname: string, rounds: number, repeat: number): Promise<R
       const grows = c === 'trivial*' ? 0 : 20;
       if (r.retval !== XDP_TX || r.dataOut.length !== frames[c].length + grows) throw new Error(`${c}: verdict ${r.retval}, ${r.dataOut.length} bytes out`);
     }
-    // The anchored clock as xvs_clock_init left it, and the same with tick_ns 0 (unanchored).
-    const clockFd = dp.object.mapFd('xvs_clock');
-    const anchored = Buffer.alloc(32);
-    if (!native.mapLookup(clockFd, Buffer.alloc(4), anchored) || anchored.readBigUInt64LE(0) === 0n) {
-      throw new Error('the data path clock is not anchored (xvs_clock_init)');
-    }
-    const unanchored = Buffer.from(anchored);
-    unanchored.writeBigUInt64LE(0n, 0);
-    const setClock = (c: Case): void => native.mapUpdate(clockFd, Buffer.alloc(4), HELPER_CLOCK(c) ? unanchored : anchored);
+    if (!dp.clockAnchored) throw new Error('the data path clock is not anchored (xvs_clock_init)');
+    // Cached rows must be timed on the cache (all but the first two runs of each batch are hits: one
+    // arms the fill, the next commits it), full-walk rows never touch it.
+    const hits = (): bigint => dp.reasons().XVS_R_FC_HIT;
+    const checkHits = (c: Case, n: bigint, runs: number): void => {
+      if (FULL_WALK(c) ? n !== 0n : n < BigInt(runs - 2)) throw new Error(`${c}: ${n} flow-cache hits in ${runs} runs`);
+    };
     const before = dp.reasons().XVS_R_FWD_TX;
     const programNs = Object.fromEntries(CASES.map((c) => [c, [] as number[]])) as Record<Case, number[]>;
     const liveNs = Object.fromEntries(CASES.map((c) => [c, [] as number[]])) as Record<Case, number[]>;
@@ -158,27 +159,36 @@ async function inside(ifname: string, rounds: number, repeat: number): Promise<R
     for (let round = 0; round <= rounds; round++) {
       const order = round % 2 ? [...CASES].reverse() : CASES;
       for (const c of order) {
-        setClock(c);
+        dp.setFlowCache(!FULL_WALK(c));
+        const xvsCase = c !== 'trivial' && c !== 'trivial*' && c !== 'trivial-encap*';
         if (WRAPPED(c)) {
           behind(nextOf[c]!);
           const txBefore = dp.reasons().XVS_R_FWD_TX;
+          const h0 = hits();
           const l = await native.progTestRun(progOf(c), { data: frames[c], repeat, ingressIfindex: ifindex, flags: BPF_F_TEST_XDP_LIVE_FRAMES, batchSize: 64 });
           // Live frames report no verdict: the forward counter says every frame took the TUN path.
-          if (c === 'tun*') {
+          if (xvsCase) {
             const tx = dp.reasons().XVS_R_FWD_TX - txBefore;
-            if (tx !== BigInt(repeat)) throw new Error(`tun: ${tx} of ${repeat} frames forwarded`);
+            if (tx !== BigInt(repeat)) throw new Error(`${c}: ${tx} of ${repeat} frames forwarded`);
+            checkHits(c, hits() - h0, repeat);
             expected += BigInt(repeat);
           }
           if (round > 0) liveNs[c].push(l.duration);
           continue;
         }
+        const h0 = hits();
         const p = await native.progTestRun(progOf(c), { data: frames[c], repeat, ingressIfindex: ifindex });
+        const h1 = hits();
         const l = await native.progTestRun(progOf(c), { data: frames[c], repeat, ingressIfindex: ifindex, flags: BPF_F_TEST_XDP_LIVE_FRAMES, batchSize: 64 });
         if (p.retval !== XDP_TX) throw new Error(`${c}: verdict ${p.retval}`);
-        if (c !== 'trivial') expected += 2n * BigInt(repeat);
+        if (xvsCase) {
+          checkHits(c, h1 - h0, repeat);
+          checkHits(c, hits() - h1, repeat);
+          expected += 2n * BigInt(repeat);
+        }
         if (round > 0) { programNs[c].push(p.duration); liveNs[c].push(l.duration); }
       }
-      setClock('dr');
+      dp.setFlowCache(true);
       process.stderr.write(`[modes-cost] round ${round}/${rounds}${round === 0 ? ' (warm-up)' : ''}\n`);
     }
     const seen = dp.reasons().XVS_R_FWD_TX - before;
@@ -204,9 +214,11 @@ function table(r: Report): string {
     rows.push(`${c.padEnd(14)} ${p.padStart(10)} ${pr.padStart(9)} ${String(l).padStart(8)} ${(l / base).toFixed(2).padStart(9)}`);
   }
   const tunEncap = median(r.liveNs['tun*']) / median(r.liveNs['trivial-encap*']);
-  return rows.join('\n') + `\ntun* / trivial-encap* (live): ${tunEncap.toFixed(2)}` +
+  const tunEncapFull = median(r.liveNs['tun*@full']) / median(r.liveNs['trivial-encap*']);
+  return rows.join('\n') + `\ntun* / trivial-encap* (live): ${tunEncap.toFixed(2)}; tun*@full / trivial-encap*: ${tunEncapFull.toFixed(2)}` +
     `\n(medians of ${r.rounds} rounds × ${r.repeat} runs; live = live frames, XDP_TX refused by the veth peer;` +
-    ` * = behind restore_tail (Ethernet header restored, tail call), live only, ratio to trivial*)\n`;
+    ` * = behind restore_tail (Ethernet header restored, tail call), live only, ratio to trivial*;` +
+    ` @full = flow cache off, every packet takes the full walk)\n`;
 }
 
 async function main(): Promise<void> {

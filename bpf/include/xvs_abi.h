@@ -94,6 +94,8 @@ enum xvs_reason {
 	XVS_R_PASS_TOO_BIG,         /* TUN: oversize packet that may be fragmented (no DF): the kernel does it */
 	XVS_R_FWD_ICMP,             /* ICMP error for a tracked connection forwarded/translated */
 	XVS_R_SYNC_LOST,            /* sync on: a connection event did not fit the sync ring (the refresh resends it) */
+	XVS_R_FC_HIT,               /* forwarded from the established-flow cache (also counted TX/REDIRECT/REPLY) */
+	XVS_R_FC_FILL,              /* a full walk filled an established-flow cache entry */
 	XVS_R_MAX,
 };
 
@@ -264,6 +266,20 @@ struct xvs_tmpl {
 };
 _Static_assert(sizeof(struct xvs_tmpl) == 32, "xvs_tmpl size");
 #define XVS_TMPL_F_ASSURED (1U << 0) /* IP_VS_CTPL_S_ASSURED: a controlled connection got established */
+
+/* ---- the established-flow cache (bpf/include/xvs_fc.h) ---- */
+
+/* xvs_fc_ctl value (one entry, key 0, mmapable): the control plane's half of the flow cache. A cached
+ * entry is valid only while gen is the value it was filled under: the control plane adds 1 after every
+ * change that can alter how an established connection is forwarded (a dest rewritten or cleared, a
+ * connection overwritten by sync), and so does the data path when a connection is rescheduled or a
+ * reply tuple changes hands. */
+struct xvs_fc_ctl {
+	__u32 gen;
+	__u32 flags; /* XVS_FC_F_* */
+};
+_Static_assert(sizeof(struct xvs_fc_ctl) == 8, "xvs_fc_ctl size");
+#define XVS_FC_F_OFF (1U << 0) /* no cache: every packet takes the full walk (xvsd --no-flow-cache) */
 
 /* ---- connection sync (HA) ---- */
 

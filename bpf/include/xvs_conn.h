@@ -9,8 +9,6 @@
 #include "xvs_lblc.h"
 #include "xvs_rev.h"
 
-#define XVS_EEXIST 17
-
 /* The INPUT-ONLY rows of tcp_states[] in net/netfilter/ipvs/ip_vs_proto_tcp.c (the table used for
  * connections flagged IP_VS_CONN_F_NOOUTPUT, i.e. every non-NAT forwarding method), packed as 11
  * next-state nibbles per event so a transition is a shift and a mask: no table in memory, no bounds
@@ -322,6 +320,7 @@ static __always_inline int xvs_conn_open(struct xvs_conn_key *key, __u32 svc_id,
 				xvs_dcnt_add(old->dest_id, -1, 0);
 		}
 		*old = nc;
+		xvs_fc_bump(); /* the tuple may now go to another dest: no cached forwarding of the old one */
 		xvs_count(XVS_R_CONN_RESCHED);
 	} else {
 		rc = bpf_map_update_elem(&xvs_conns, key, &nc, BPF_NOEXIST);

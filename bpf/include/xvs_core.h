@@ -185,6 +185,193 @@ static __always_inline int xvs_reply(void *ctx, struct xvs_pkt *p, struct ethhdr
 	return xvs_fwd_nat_out(ctx, p, eth, f, fkey, now);
 }
 
+/* Forwards a packet from its tuple's valid cache entry as the full walk would have: the same checks
+ * (whole headers, the next hop's length, TTL), stats, counters and rewrite. Returns a verdict, or
+ * XVS_CONTINUE (nothing written) when the packet needs the full walk: it is malformed, carries SYN,
+ * FIN or RST, or is longer than the entry vouches for. */
+static __always_inline int xvs_fc_forward(void *ctx, struct xvs_pkt *p, struct ethhdr *eth,
+					  struct xvs_hdr_cursor *nh, struct xvs_flow *f, __u32 l3_hdr_len,
+					  const struct xvs_fc *e)
+{
+	struct xvs_hdr_cursor l4 = *nh; /* the walk parses the L4 header again from *nh */
+	__u8 kind = e->kind;
+	__u32 len;
+	int rc;
+
+	if (unlikely(xvs_check_l4(&l4, p->data_end, f, l3_hdr_len, p->len)))
+		return XVS_CONTINUE;
+	if (unlikely(!xvs_fc_plain(f->key.proto, f->tcp_flags)))
+		return XVS_CONTINUE;
+	len = kind == XVS_FC_TUN ? xvs_tun_len(ctx, p, f) : f->l3_len;
+	if (unlikely(len > e->ok_len))
+		return XVS_CONTINUE;
+	if (e->reply) {
+		xvs_stats_out(&xvs_svc_st, e->svc_id, f->l3_len);
+		xvs_stats_out(&xvs_dest_st, e->dest_id, f->l3_len);
+	} else {
+		xvs_stats_in(&xvs_svc_st, e->svc_id, f->l3_len, 0);
+		xvs_stats_in(&xvs_dest_st, e->dest_id, f->l3_len, 0);
+	}
+	if (kind == XVS_FC_DR) {
+		rc = xvs_ttl_step(ctx, p, f->key.af);
+	} else if (kind == XVS_FC_NAT) {
+		rc = xvs_nat_rewrite(ctx, p, f->key.af, f->key.proto, e->saddr, e->sport, e->daddr,
+				     e->dport);
+		if (p->is_skb)
+			eth = p->data; /* the checksum helper invalidated the old pointer */
+		if (e->reply && rc == XVS_CONTINUE)
+			xvs_count(XVS_R_FWD_REPLY);
+	} else {
+		rc = xvs_tun_encap(ctx, p, f, e->saddr, e->daddr);
+		eth = p->data;
+	}
+	if (rc != XVS_CONTINUE)
+		return rc; /* TTL 1: passed as it came, as the walk does */
+	xvs_count(XVS_R_FC_HIT);
+	return xvs_l2_emit(p, eth, e->dmac, e->smac, e->out_ifindex);
+}
+
+/* The flow cache's step 3 (xvs_fc.h), at the start of the packet after an armed one on this CPU: the
+ * armed packet's connection as it is now (after that packet) decides whether it may be cached (TCP:
+ * ESTABLISHED and the packet a plain ACK; UDP: any), and the entry is filled from the connection, its
+ * dest and the next hop the walk just used (still fresh, for the same destination and ingress). */
+static __always_inline void xvs_fc_commit(__u32 gen)
+{
+	struct xvs_fc_pend *pd = bpf_map_lookup_elem(&xvs_fc_pend, (const void *)&xvs_key0);
+	__u32 slot, dest_id, reason = XVS_R_FC_FILL;
+	const struct xvs_conn_key *fkey;
+	const __u32 *saddr, *daddr;
+	__be16 sport, dport;
+	struct xvs_conn *conn;
+	struct xvs_dest *dest;
+	struct xvs_nh *nh;
+	struct xvs_fc *e;
+	__u8 kind, proto;
+	__u64 *cnt;
+
+	if (likely(!pd || !pd->armed))
+		return;
+	pd->armed = 0;
+	slot = pd->slot;
+	e = bpf_map_lookup_elem(&xvs_fc, &slot);
+	/* Claimed under the current generation and not filled since. */
+	if (!e || e->expires != 0 || e->gen != gen)
+		return;
+	proto = e->key.proto;
+	if (proto == XVS_PROTO_TCP) {
+		if (!xvs_fc_plain(proto, pd->tcp_flags))
+			return;
+	} else if (proto != XVS_PROTO_UDP) {
+		return;
+	}
+	if (pd->reply) {
+		fkey = bpf_map_lookup_elem(&xvs_rconns, &e->key);
+		if (!fkey)
+			return;
+		conn = bpf_map_lookup_elem(&xvs_conns, fkey);
+		if (!conn || conn->rport != e->key.sport || conn->lport != e->key.dport ||
+		    !xvs_addr_eq(conn->raddr, e->key.saddr) || !xvs_addr_eq(conn->laddr, e->key.daddr))
+			return;
+	} else {
+		fkey = &e->key;
+		conn = bpf_map_lookup_elem(&xvs_conns, fkey);
+		if (!conn)
+			return;
+	}
+	if (proto == XVS_PROTO_TCP && conn->state != XVS_TCP_S_ESTABLISHED)
+		return;
+	dest_id = conn->dest_id;
+	dest = bpf_map_lookup_elem(&xvs_dests, &dest_id);
+	if (!xvs_dest_usable(dest, conn->svc_id))
+		return;
+
+	/* What the walk's forwarding step used: the next hop and the rewritten tuple. */
+	if (pd->reply) {
+		if (!xvs_fwd_has_reply(conn->fwd))
+			return;
+		kind = XVS_FC_NAT;
+		nh = xvs_nh_client_slot(fkey->saddr);
+		daddr = fkey->saddr;
+		dport = fkey->sport;
+		saddr = fkey->daddr;
+		sport = fkey->dport;
+	} else {
+		nh = bpf_map_lookup_elem(&xvs_nh_cache, &dest_id);
+		if (conn->fwd == XVS_FWD_DROUTE) {
+			kind = XVS_FC_DR;
+			daddr = dest->addr;
+		} else if (conn->fwd == XVS_FWD_TUNNEL) {
+			kind = XVS_FC_TUN;
+			daddr = dest->addr;
+		} else if (conn->fwd == XVS_FWD_MASQ || conn->fwd == XVS_FWD_FULLNAT) {
+			kind = XVS_FC_NAT;
+			daddr = conn->raddr;
+		} else {
+			return;
+		}
+		dport = conn->rport;
+		if (conn->fwd == XVS_FWD_FULLNAT) {
+			saddr = conn->laddr;
+			sport = conn->lport;
+		} else {
+			saddr = fkey->saddr;
+			sport = fkey->sport;
+		}
+	}
+	if (!nh || xvs_now() >= nh->expires_ns || nh->in_ifindex != pd->in_ifindex ||
+	    !xvs_addr_eq(nh->rip, daddr))
+		return;
+	if (kind == XVS_FC_TUN) {
+		if (!nh->src[0] && !nh->src[3])
+			return;
+		saddr = nh->src;
+	}
+	__builtin_memcpy(e->saddr, saddr, sizeof(e->saddr));
+	__builtin_memcpy(e->daddr, daddr, sizeof(e->daddr));
+	e->sport = sport;
+	e->dport = dport;
+	__builtin_memcpy(e->dmac, nh->dmac, ETH_ALEN);
+	__builtin_memcpy(e->smac, nh->smac, ETH_ALEN);
+	e->svc_id = conn->svc_id;
+	e->dest_id = dest_id;
+	e->ok_len = nh->ok_len;
+	e->in_ifindex = nh->in_ifindex;
+	e->out_ifindex = nh->out_ifindex;
+	e->kind = kind;
+	e->reply = pd->reply;
+	e->expires = bpf_jiffies64() + CONFIG_HZ / XVS_FC_TTL_DIV;
+	cnt = bpf_map_lookup_elem(&xvs_reasons, &reason);
+	if (cnt)
+		*cnt += 1;
+}
+
+/* The flow cache in front of the walk: a valid entry of the tuple forwards the packet (a verdict is
+ * returned); otherwise the tuple claims its slot and XVS_CONTINUE is returned. */
+static __always_inline int xvs_fc_lookup(void *ctx, struct xvs_pkt *p, struct ethhdr *eth,
+					 struct xvs_hdr_cursor *nh, struct xvs_flow *f, __u32 l3_hdr_len)
+{
+	__u32 zero = 0, slot = xvs_fc_slot(&f->key), gen;
+	struct xvs_fc_ctl *ctl = bpf_map_lookup_elem(&xvs_fc_ctl, &zero);
+	struct xvs_fc *e;
+	int rc;
+
+	p->fc_slot = slot;
+	if (unlikely(!ctl) || unlikely(ctl->flags & XVS_FC_F_OFF) || unlikely(CONFIG_HZ == 0))
+		return XVS_CONTINUE;
+	gen = *(volatile __u32 *)&ctl->gen;
+	xvs_fc_commit(gen);
+	e = bpf_map_lookup_elem(&xvs_fc, &slot);
+	if (unlikely(!e))
+		return XVS_CONTINUE;
+	if (xvs_key_eq(&e->key, &f->key) && xvs_fc_valid(e, gen) && e->in_ifindex == p->ifindex) {
+		rc = xvs_fc_forward(ctx, p, eth, nh, f, l3_hdr_len, e);
+		if (rc != XVS_CONTINUE)
+			return rc;
+	}
+	xvs_fc_claim(e, &f->key, gen);
+	return XVS_CONTINUE;
+}
+
 static __always_inline int xvs_process(void *ctx, struct xvs_pkt *p)
 {
 	void *data_end = p->data_end;
@@ -211,6 +398,12 @@ static __always_inline int xvs_process(void *ctx, struct xvs_pkt *p)
 		return xvs_pass(XVS_R_PASS_MALFORMED);
 	f.key.sport = ports->source;
 	f.key.dport = ports->dest;
+
+	/* An established flow this CPU forwarded a moment ago: from the cache (xvs_fc.h). Otherwise the
+	 * tuple claims its slot, and the full walk arms a fill if the packet may be cached. */
+	rc = xvs_fc_lookup(ctx, p, eth, &nh, &f, l3_hdr_len);
+	if (rc != XVS_CONTINUE)
+		return rc;
 
 	/* From the RS port of a NAT/FULLNAT connection: most likely a reply, so the reverse index first
 	 * (a miss or a stale entry goes on as any packet). Other packets look up their connection first.

@@ -10,6 +10,7 @@
 #include "xvs_csum.h"
 #include "xvs_maps.h"
 #include "xvs_rev.h"
+#include "xvs_fc.h"
 
 /* The TTL / hop-limit decrement of forwarded packets (every method). bpf/xvs_bench.o (the same source
  * built with XVS_BENCH_KEEP_TTL) keeps the TTL so a packet can run through the program millions of times
@@ -28,6 +29,7 @@ struct xvs_pkt {
 	__u32 ifindex;     /* ingress interface */
 	__u32 out_ifindex; /* egress interface, set with XVS_V_REDIRECT */
 	__u8 is_skb;       /* tc: the fib lookup checks the MTU on the skb itself (GSO-aware) */
+	__u16 fc_slot;     /* the tuple's slot in the flow cache (xvs_fc.h) */
 };
 
 /* The flow as the fib lookup and the conn table see it. */
@@ -37,6 +39,22 @@ struct xvs_flow {
 	__u32 l3_len;            /* IP total length: what IPVS counts in inbytes and the MTU check uses */
 	__u8 tcp_flags;          /* byte 13 of the TCP header, 0 for UDP */
 };
+
+/* The flow cache's step 2 (xvs_fc.h), right before a forwarding step rewrites the MACs: what the next
+ * packet's commit needs to know about this one. */
+static __always_inline void xvs_fc_arm(const struct xvs_pkt *p, const struct xvs_flow *f, __u8 reply)
+{
+	/* The key from .rodata, not the stack: the walk's frame is full here. */
+	struct xvs_fc_pend *pd = bpf_map_lookup_elem(&xvs_fc_pend, (const void *)&xvs_key0);
+
+	if (likely(pd)) {
+		pd->slot = p->fc_slot;
+		pd->in_ifindex = p->ifindex;
+		pd->reply = reply;
+		pd->tcp_flags = f->tcp_flags;
+		pd->armed = 1;
+	}
+}
 
 static __always_inline int xvs_nh_fresh(const struct xvs_nh *nh, const struct xvs_pkt *p,
 					const __u32 *dst, __u64 now)
@@ -134,17 +152,25 @@ static __always_inline int xvs_nh_get(void *ctx, const struct xvs_pkt *p, const 
 	return XVS_CONTINUE;
 }
 
-/* Rewrites the MACs toward the next hop and picks the verdict. eth must be the frame's start. */
-static __always_inline int xvs_l2_out(struct xvs_pkt *p, struct ethhdr *eth, const struct xvs_nh *nh)
+/* Rewrites the MACs and picks the verdict: out of the ingress interface or redirected. eth must be the
+ * frame's start. */
+static __always_inline int xvs_l2_emit(struct xvs_pkt *p, struct ethhdr *eth, const __u8 *dmac,
+				       const __u8 *smac, __u32 out_ifindex)
 {
-	__builtin_memcpy(eth->h_dest, nh->dmac, ETH_ALEN);
-	__builtin_memcpy(eth->h_source, nh->smac, ETH_ALEN);
-	if (likely(nh->out_ifindex == p->ifindex)) {
+	__builtin_memcpy(eth->h_dest, dmac, ETH_ALEN);
+	__builtin_memcpy(eth->h_source, smac, ETH_ALEN);
+	if (likely(out_ifindex == p->ifindex)) {
 		xvs_count(XVS_R_FWD_TX);
 		return XVS_V_TX;
 	}
-	p->out_ifindex = nh->out_ifindex;
+	p->out_ifindex = out_ifindex;
 	return XVS_V_REDIRECT;
+}
+
+/* The same toward a cached next hop. */
+static __always_inline int xvs_l2_out(struct xvs_pkt *p, struct ethhdr *eth, const struct xvs_nh *nh)
+{
+	return xvs_l2_emit(p, eth, nh->dmac, nh->smac, nh->out_ifindex);
 }
 
 /* One hop less, as the kernel's decrement_ttl() (net/netfilter/ipvs/ip_vs_xmit.c) does for every packet
@@ -206,6 +232,7 @@ static __always_inline int xvs_fwd_dr(void *ctx, struct xvs_pkt *p, struct ethhd
 	rc = xvs_ttl_step(ctx, p, f->key.af);
 	if (rc != XVS_CONTINUE)
 		return rc;
+	xvs_fc_arm(p, f, 0);
 	return xvs_l2_out(p, eth, nh);
 }
 

@@ -205,6 +205,7 @@ static __always_inline int xvs_fwd_nat_in(void *ctx, struct xvs_pkt *p, struct e
 				     c->raddr, c->rport);
 	if (rc != XVS_CONTINUE)
 		return rc;
+	xvs_fc_arm(p, f, 0);
 	if (p->is_skb)
 		eth = p->data; /* the checksum helper invalidated the old pointer */
 	return xvs_l2_out(p, eth, nh);
@@ -232,6 +233,7 @@ static __always_inline int xvs_fwd_nat_out(void *ctx, struct xvs_pkt *p, struct 
 			     fkey->sport);
 	if (rc != XVS_CONTINUE)
 		return rc;
+	xvs_fc_arm(p, f, 1);
 	if (p->is_skb)
 		eth = p->data; /* the checksum helper invalidated the old pointer */
 	xvs_count(XVS_R_FWD_REPLY);

@@ -5,6 +5,9 @@
 #define XVS_REV_H
 
 #include "xvs_maps.h"
+#include "xvs_fc.h"
+
+#define XVS_EEXIST 17
 
 /* Random local ports tried before a FULLNAT connection is refused (XVS_R_DROP_LPORT_EXHAUSTED). */
 #ifndef XVS_LPORT_TRIES
@@ -70,6 +73,10 @@ static __always_inline int xvs_rev_open(const struct xvs_conn_key *key, const st
 		__builtin_memcpy(nc->laddr, key->saddr, sizeof(nc->laddr));
 		nc->lport = key->sport;
 		xvs_rev_key(&rkey, key, nc);
+		if (!bpf_map_update_elem(&xvs_rconns, &rkey, key, BPF_NOEXIST))
+			return 0;
+		/* Taken over: cached replies of the older connection must not outlive it (xvs_fc.h). */
+		xvs_fc_bump();
 		if (bpf_map_update_elem(&xvs_rconns, &rkey, key, BPF_ANY))
 			return XVS_R_DROP_CONN_FULL;
 		return 0;
@@ -92,8 +99,10 @@ static __always_inline int xvs_rev_open(const struct xvs_conn_key *key, const st
 		if (!bpf_map_update_elem(&xvs_rconns, &rkey, key, BPF_NOEXIST))
 			return 0;
 		/* Taken: reuse it only if the entry is stale (its connection expired or moved on). */
-		if (!xvs_rev_live(&rkey) && !bpf_map_update_elem(&xvs_rconns, &rkey, key, BPF_ANY))
+		if (!xvs_rev_live(&rkey) && !bpf_map_update_elem(&xvs_rconns, &rkey, key, BPF_ANY)) {
+			xvs_fc_bump(); /* a cached reply of the stale entry's connection must not match */
 			return 0;
+		}
 	}
 	return XVS_R_DROP_LPORT_EXHAUSTED;
 }

@@ -82,32 +82,30 @@ static __always_inline int xvs_tun_room(void *ctx, struct xvs_pkt *p, int room, 
 	return 0;
 }
 
-static __always_inline int xvs_fwd_tun(void *ctx, struct xvs_pkt *p, const struct xvs_flow *f,
-				       __u32 dest_id, const struct xvs_dest *dest, __u64 now)
+/* The IP length the next hop must take for this packet once encapsulated (tc: per GSO segment). */
+static __always_inline __u32 xvs_tun_len(void *ctx, const struct xvs_pkt *p, const struct xvs_flow *f)
 {
 	int v6 = f->key.af == XVS_AF_INET6;
 	int room = v6 ? sizeof(struct ipv6hdr) : sizeof(struct iphdr);
-	struct xvs_nh *nh = bpf_map_lookup_elem(&xvs_nh_cache, &dest_id);
-	struct xvs_route r = {
-		.dst = dest->addr, .src = f->key.saddr, .len = f->l3_len + room,
-		.flags = BPF_FIB_LOOKUP_SRC,
-	};
+
+	if (p->is_skb)
+		return xvs_tun_skb_len(ctx, p, f, room, v6);
+	return f->l3_len + room;
+}
+
+/* One hop less on the inner header (xvs_ttl_step), then the outer header src -> rip in front of it.
+ * Returns XVS_CONTINUE with p->data the new frame's start (its Ethernet header still to be written
+ * but for the type), or a verdict. */
+static __always_inline int xvs_tun_encap(void *ctx, struct xvs_pkt *p, const struct xvs_flow *f,
+					 const __u32 *src, const __u32 *rip)
+{
+	int v6 = f->key.af == XVS_AF_INET6;
+	int room = v6 ? sizeof(struct ipv6hdr) : sizeof(struct iphdr);
 	struct ethhdr *eth;
 	__be16 inner_df = 0;
 	__u8 inner_tos = 0;
 	int rc;
 
-	if (unlikely(!nh))
-		return xvs_pass(XVS_R_PASS_FIB_OTHER);
-	if (p->is_skb)
-		r.len = xvs_tun_skb_len(ctx, p, f, room, v6);
-	rc = xvs_nh_get(ctx, p, f, &r, nh, now);
-	if (rc == XVS_TOO_BIG)
-		return xvs_icmp_too_big(ctx, p, f, nh->ok_len - room);
-	if (rc != XVS_CONTINUE)
-		return rc;
-
-	/* The inner header: one hop less, as the kernel's forwarding leaves it (xvs_ttl_step). */
 	rc = xvs_ttl_step(ctx, p, f->key.af);
 	if (rc != XVS_CONTINUE)
 		return rc;
@@ -138,8 +136,8 @@ static __always_inline int xvs_fwd_tun(void *ctx, struct xvs_pkt *p, const struc
 		o->ttl = XVS_TUN_TTL;
 		o->protocol = XVS_IPPROTO_IPIP;
 		o->check = 0;
-		o->saddr = nh->src[0];
-		o->daddr = dest->addr[0];
+		o->saddr = src[0];
+		o->daddr = rip[0];
 		o->check = xvs_ip_hdr_csum(o);
 	} else {
 		struct ipv6hdr *o = p->data + sizeof(struct ethhdr);
@@ -152,10 +150,35 @@ static __always_inline int xvs_fwd_tun(void *ctx, struct xvs_pkt *p, const struc
 		o->payload_len = bpf_htons(f->l3_len);
 		o->nexthdr = XVS_IPPROTO_IPV6;
 		o->hop_limit = XVS_TUN_TTL;
-		__builtin_memcpy(&o->saddr, nh->src, 16);
-		__builtin_memcpy(&o->daddr, dest->addr, 16);
+		__builtin_memcpy(&o->saddr, src, 16);
+		__builtin_memcpy(&o->daddr, rip, 16);
 	}
-	return xvs_l2_out(p, eth, nh);
+	return XVS_CONTINUE;
+}
+
+static __always_inline int xvs_fwd_tun(void *ctx, struct xvs_pkt *p, const struct xvs_flow *f,
+				       __u32 dest_id, const struct xvs_dest *dest, __u64 now)
+{
+	int room = f->key.af == XVS_AF_INET6 ? sizeof(struct ipv6hdr) : sizeof(struct iphdr);
+	struct xvs_nh *nh = bpf_map_lookup_elem(&xvs_nh_cache, &dest_id);
+	struct xvs_route r = {
+		.dst = dest->addr, .src = f->key.saddr, .len = xvs_tun_len(ctx, p, f),
+		.flags = BPF_FIB_LOOKUP_SRC,
+	};
+	int rc;
+
+	if (unlikely(!nh))
+		return xvs_pass(XVS_R_PASS_FIB_OTHER);
+	rc = xvs_nh_get(ctx, p, f, &r, nh, now);
+	if (rc == XVS_TOO_BIG)
+		return xvs_icmp_too_big(ctx, p, f, nh->ok_len - room);
+	if (rc != XVS_CONTINUE)
+		return rc;
+	rc = xvs_tun_encap(ctx, p, f, nh->src, dest->addr);
+	if (rc != XVS_CONTINUE)
+		return rc;
+	xvs_fc_arm(p, f, 0);
+	return xvs_l2_out(p, p->data, nh);
 }
 
 #endif /* XVS_TUN_H */

@@ -45,6 +45,7 @@ const Options = z.object({
   'log-level': z.enum(['debug', 'info', 'warn', 'error']).default('info'),
   'max-conns': z.coerce.number().int().min(1024).max(1 << 24).default(262144),
   'no-sysctl': z.boolean().default(false),
+  'no-flow-cache': z.boolean().default(false),
   'metrics-addr': z.string().default(DEFAULT_METRICS_ADDR).transform((s, ctx) => {
     try {
       return parseListenAddr(s);
@@ -73,7 +74,8 @@ const Options = z.object({
 type Options = z.infer<typeof Options>;
 
 const USAGE = `Usage: xvsd [--iface IF]... [--attach auto|native|generic|tc] [--max-conns N]
-            [--log-level debug|info|warn|error] [--no-sysctl] [--metrics-addr HOST:PORT|off]
+            [--log-level debug|info|warn|error] [--no-sysctl] [--no-flow-cache]
+            [--metrics-addr HOST:PORT|off]
 The xvs daemon of this network namespace: attaches the XDP/tc fast path to every non-loopback
 interface (or those given with --iface) and serves xvsadm on a namespace-scoped control socket.
 Prometheus metrics are served at http://--metrics-addr/metrics (default ${DEFAULT_METRICS_ADDR}; off to disable).
@@ -83,6 +85,8 @@ Prometheus metrics are served at http://--metrics-addr/metrics (default ${DEFAUL
   --api-addr HOST:PORT   also serve the JSON API over HTTP; needs a bearer token from
   --api-token-file FILE  (or the XVS_API_TOKEN environment variable); never served without one
   --sync-key-file FILE   shared key of connection sync (xvsadm --start-daemon); or XVS_SYNC_KEY
+  --no-flow-cache        every packet takes the data path's full walk (no established-flow cache;
+                         for comparison and debugging, see README "The established-flow cache")
 Restarts keep connections: the data path is pinned under ${PIN_ROOT}/ns-<netns inode> and the next xvsd
 in this namespace adopts it (connections, counters, templates, sync daemons) unless started with
   --fresh                discard a pinned data path (its connections are lost)
@@ -169,6 +173,7 @@ export function parseOptions(argv: string[]): Options {
         'log-level': { type: 'string' },
         'max-conns': { type: 'string' },
         'no-sysctl': { type: 'boolean' },
+        'no-flow-cache': { type: 'boolean' },
         'metrics-addr': { type: 'string' },
         config: { type: 'string', short: 'c' },
         restore: { type: 'string' },
@@ -500,6 +505,7 @@ export async function run(argv: string[]): Promise<number> {
       log.warn({ pinned: state.maxConns, asked: opts['max-conns'] }, 'the adopted connection table keeps its size; --max-conns applies after a --fresh start');
     }
     dp = prepared ?? await BpfDatapath.open({ maxConns: state?.maxConns ?? opts['max-conns'], pinDir: pins, adopt: state !== null });
+    dp.setFlowCache(!opts['no-flow-cache']);
     table = new ServiceTable(dp, { maxServices: 1024, maxDests: MAX_DESTS });
     dp.setSyncEvents(false); // a killed master's switch; the sync daemons below set it again
     if (state) {
@@ -656,7 +662,7 @@ export async function run(argv: string[]): Promise<number> {
   timers.push(setInterval(keepNeighbours, 5000));
   const drains = applier;
   timers.push(setInterval(() => drains?.sweep(), 1000));
-  log.info({ pid: process.pid, version: VERSION, ifaces: attachments.map((a) => `${a.name}:${a.mode}`).join(',') }, 'xvsd ready');
+  log.info({ pid: process.pid, version: VERSION, ifaces: attachments.map((a) => `${a.name}:${a.mode}`).join(','), flowCache: dp.flowCacheOn }, 'xvsd ready');
   return new Promise<number>(() => { /* runs until a signal */ });
 }
 

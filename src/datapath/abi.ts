@@ -37,6 +37,8 @@ export const DSCHED_F_OVERLOAD = 1;
 /** struct xvs_cfg flags: a sync master runs (the data path publishes connection events). */
 export const CFG_F_SYNC = 1;
 export const CFG_F_NULLSVC = 2;
+/** struct xvs_fc_ctl flags: the established-flow cache is off. */
+export const FC_F_OFF = 1;
 
 /** enum xvs_tcp_state, in the kernel's IP_VS_TCP_S_* order; names as ipvsadm -Lnc prints them. */
 export const TCP_STATE_NAMES = [
@@ -54,7 +56,7 @@ export const REASONS = [
   'XVS_R_CONN_NEW', 'XVS_R_CONN_RESCHED', 'XVS_R_PASS_MALFORMED',
   'XVS_R_FWD_REPLY', 'XVS_R_PASS_STALE_REPLY', 'XVS_R_PASS_TTL', 'XVS_R_DROP_NO_LADDR',
   'XVS_R_DROP_LPORT_EXHAUSTED', 'XVS_R_ICMP_TOO_BIG', 'XVS_R_PASS_TOO_BIG', 'XVS_R_FWD_ICMP',
-  'XVS_R_SYNC_LOST',
+  'XVS_R_SYNC_LOST', 'XVS_R_FC_HIT', 'XVS_R_FC_FILL',
 ] as const;
 export type ReasonName = (typeof REASONS)[number];
 export const REASON_MAX = REASONS.length;
@@ -96,6 +98,7 @@ export const LAYOUTS = {
   xvs_tmpl_key: layout('xvs_tmpl_key', [['addr', 'addr'], ['svc_id', 'u32'], ['af', 'u8'], ['pad', 'pad', 3]]),
   xvs_tmpl: layout('xvs_tmpl', [['last_seen_ns', 'u64'], ['created_ns', 'u64'], ['dest_id', 'u32'], ['timeout_s', 'u32'], ['flags', 'u32'], ['pad', 'u32']]),
   xvs_cfg: layout('xvs_cfg', [['flags', 'u32'], ['pad', 'u32']]),
+  xvs_fc_ctl: layout('xvs_fc_ctl', [['gen', 'u32'], ['flags', 'u32']]),
   xvs_lblc_key: layout('xvs_lblc_key', [['addr', 'addr'], ['svc_id', 'u32'], ['af', 'u8'], ['pad', 'pad', 3]]),
   xvs_lblc: layout('xvs_lblc', [['lastuse_ns', 'u64'], ['lastmod_ns', 'u64'], ['dest', 'pad', 4 * 8]]),
   xvs_dsched: layout('xvs_dsched', [['weight', 'u32'], ['flags', 'u32']]),

@@ -7,7 +7,7 @@ import type { BpfObject, MmapRegion } from '../../native/index.js';
 import { native, bpfObjectPath } from './native.js';
 import {
   CONN_F_INACTIVE, DEST_F_AVAILABLE, FWD, LAYOUTS, PROTO_TCP, PROTO_UDP, REASONS, REASON_MAX,
-  RING_SLOTS, SVC_F_ACTIVE, SVC_F_OPS, DEST_NONE, DSCHED_F_OVERLOAD, LBLC_SET_MAX, CFG_F_SYNC, CFG_F_NULLSVC, SYNC_EV_SIZE, CONN_F_OUTPUT, AF_INET, AF_INET6, PERSIST_F_ON, TMPL_F_ASSURED, MAX_LADDRS, SCHED_TAB_SLOTS, afOf, checkLayouts, decode, decodeAddr, encode, encodeAddr,
+  RING_SLOTS, FC_F_OFF, SVC_F_ACTIVE, SVC_F_OPS, DEST_NONE, DSCHED_F_OVERLOAD, LBLC_SET_MAX, CFG_F_SYNC, CFG_F_NULLSVC, SYNC_EV_SIZE, CONN_F_OUTPUT, AF_INET, AF_INET6, PERSIST_F_ON, TMPL_F_ASSURED, MAX_LADDRS, SCHED_TAB_SLOTS, afOf, checkLayouts, decode, decodeAddr, encode, encodeAddr,
   type ReasonName,
 } from './abi.js';
 import type { ConnEntry, Datapath, DestCounts, DestEntry, InstallConn, LaddrPool, LocalityEntry, PersistParams, SchedTable, SyncDatapath, TemplateEntry } from './datapath.js';
@@ -30,7 +30,12 @@ const RING_BYTES = LAYOUTS.xvs_ring.size;
 
 /** Maps that only speed things up (next-hop caches, the reply-port hint, scratch space): adopting a data
  * path pinned by an older xvsd that lacked one of them creates it empty instead of refusing. */
-const CACHE_MAPS = new Set(['xvs_nh_cache', 'xvs_nh_client', 'xvs_rport_hint', 'xvs_lblc_tmp', 'xvs_clock']);
+const CACHE_MAPS = new Set(['xvs_nh_cache', 'xvs_nh_client', 'xvs_rport_hint', 'xvs_lblc_tmp', 'xvs_clock', 'xvs_fc_ctl']);
+
+/** Maps private to one load, never pinned nor adopted: the established-flow cache (bpf/include/xvs_fc.h)
+ * starts empty with every load; its control map (xvs_fc_ctl) is shared, so one generation bump reaches
+ * the caches of an old and a new program alike. */
+const UNPINNED_MAPS = new Set(['xvs_fc']);
 
 /**
  * Anchors the data path's clock of a loaded object (xvs_clock_init, see xvs_now in
@@ -86,6 +91,8 @@ export class BpfDatapath implements Datapath, SyncDatapath {
   private readonly ringsRegion: MmapRegion;
   private readonly dcntRegion: MmapRegion;
   private readonly dcnt: Uint32Array;
+  private readonly fcRegion: MmapRegion;
+  private readonly fcCtl: Uint32Array;
   private readonly rings = new Map<number, MmapRing>();
   private readonly ncpu = possibleCpus();
   private closed = false;
@@ -94,12 +101,35 @@ export class BpfDatapath implements Datapath, SyncDatapath {
 
   private constructor(readonly object: BpfObject, readonly objectPath: string, maxConns: number) {
     this.connTableSize = maxConns;
-    for (const m of ['xvs_svcs', 'xvs_dests', 'xvs_dcnt', 'xvs_rings', 'xvs_conns', 'xvs_svc_st', 'xvs_dest_st', 'xvs_reasons', 'xvs_txports', 'xvs_rconns', 'xvs_laddrs', 'xvs_sched_tab', 'xvs_persist', 'xvs_tmpls', 'xvs_cfg', 'xvs_sync_ring', 'xvs_lblc', 'xvs_dsched', 'xvs_rport_hint']) {
+    for (const m of ['xvs_svcs', 'xvs_dests', 'xvs_dcnt', 'xvs_rings', 'xvs_conns', 'xvs_svc_st', 'xvs_dest_st', 'xvs_reasons', 'xvs_txports', 'xvs_rconns', 'xvs_laddrs', 'xvs_sched_tab', 'xvs_persist', 'xvs_tmpls', 'xvs_cfg', 'xvs_sync_ring', 'xvs_lblc', 'xvs_dsched', 'xvs_rport_hint', 'xvs_fc_ctl']) {
       this.fds[m] = object.mapFd(m);
     }
     this.ringsRegion = new native.MmapRegion(this.fds.xvs_rings);
     this.dcntRegion = new native.MmapRegion(this.fds.xvs_dcnt);
     this.dcnt = new Uint32Array(this.dcntRegion.buffer);
+    this.fcRegion = new native.MmapRegion(this.fds.xvs_fc_ctl);
+    this.fcCtl = new Uint32Array(this.fcRegion.buffer, 0, 2);
+    // A control plane that (re)starts knows nothing of what the caches hold: start them over.
+    this.invalidateFlows();
+  }
+
+  /**
+   * Invalidates every cached established flow on every CPU (struct xvs_fc_ctl in xvs_abi.h). Called after
+   * each change that can alter how an established connection is forwarded: a dest rewritten or cleared,
+   * a connection overwritten (sync).
+   */
+  invalidateFlows(): void {
+    Atomics.add(this.fcCtl, 0, 1);
+  }
+
+  /** Turns the established-flow cache on or off (xvsd --no-flow-cache; the benchmark's full-walk rows). */
+  setFlowCache(on: boolean): void {
+    Atomics.store(this.fcCtl, 1, on ? 0 : FC_F_OFF);
+    this.invalidateFlows();
+  }
+
+  get flowCacheOn(): boolean {
+    return (Atomics.load(this.fcCtl, 1) & FC_F_OFF) === 0;
   }
 
   /** Opens, checks and loads the object. Throws XvsError('INTERNAL') on an ABI mismatch. */
@@ -117,7 +147,7 @@ export class BpfDatapath implements Datapath, SyncDatapath {
     try {
       const maxConns = opts.maxConns ?? 262144;
       object.setMaxEntries('xvs_conns', maxConns);
-      const names = object.mapNames().filter((n) => !n.includes('.'));
+      const names = object.mapNames().filter((n) => !n.includes('.') && !UNPINNED_MAPS.has(n));
       /** Maps created by this load (all of them, unless adopting). */
       const fresh: string[] = opts.adopt ? [] : names;
       if (opts.adopt) {
@@ -196,10 +226,12 @@ export class BpfDatapath implements Datapath, SyncDatapath {
     native.mapUpdate(this.fds.xvs_dests, BpfDatapath.u32(id), encode('xvs_dest', {
       addr: d.addr, port: d.port, af: afOf(d.addr), fwd: FWD[d.fwd], flags: d.available ? DEST_F_AVAILABLE : 0, svc_id: d.svcId,
     }));
+    this.invalidateFlows();
   }
 
   clearDest(id: number): void {
     native.mapUpdate(this.fds.xvs_dests, BpfDatapath.u32(id), Buffer.alloc(LAYOUTS.xvs_dest.size));
+    this.invalidateFlows();
   }
 
   ring(svcId: number): MmapRing {
@@ -348,6 +380,10 @@ export class BpfDatapath implements Datapath, SyncDatapath {
         if (native.mapLookup(this.fds.xvs_rconns, rkey, fkey) && fkey.equals(key)) native.mapDelete(this.fds.xvs_rconns, rkey);
       }
     }
+    // No invalidateFlows(): only the GC deletes, and only connections idle for longer than their timeout
+    // (whole seconds); their flow-cache entries (250 ms) died long before, and a busy connection's
+    // last-use time is never more than an entry's life old. One bump per expired connection would empty
+    // every CPU's cache once per deletion of a sweep.
     return deleted;
   }
 
@@ -527,6 +563,7 @@ export class BpfDatapath implements Datapath, SyncDatapath {
     const oldV = Buffer.alloc(LAYOUTS.xvs_conn.size);
     const had = native.mapLookup(this.fds.xvs_conns, key, oldV);
     native.mapUpdate(this.fds.xvs_conns, key, value);
+    if (had) this.invalidateFlows(); // the connection may now go elsewhere (or the other way round)
     if (had) {
       const o = decode('xvs_conn', oldV);
       const oInactive = ((o.flags as number) & CONN_F_INACTIVE) !== 0;
@@ -562,6 +599,7 @@ export class BpfDatapath implements Datapath, SyncDatapath {
     this.closed = true;
     this.ringsRegion.close();
     this.dcntRegion.close();
+    this.fcRegion.close();
     this.object.close();
   }
 }

@@ -8,7 +8,7 @@ t.test('struct sizes match the _Static_asserts of xvs_abi.h', async (t) => {
     xvs_svc_key: 20, xvs_svc: 8, xvs_dest: 28, xvs_dest_cnt: 8, xvs_ring: 16 + 4 * 1024,
     xvs_conn_key: 40, xvs_conn: 72, xvs_laddr_pool: 8 + 16 * 8, xvs_stats: 40, xvs_sched_tab: 16 + 4 * 4096,
     xvs_persist: 24, xvs_tmpl_key: 24, xvs_tmpl: 32,
-    xvs_lblc_key: 24, xvs_lblc: 16 + 4 * 8, xvs_dsched: 8, xvs_cfg: 8,
+    xvs_lblc_key: 24, xvs_lblc: 16 + 4 * 8, xvs_dsched: 8, xvs_cfg: 8, xvs_fc_ctl: 8,
   });
 });
 
