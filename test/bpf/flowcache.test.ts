@@ -15,7 +15,7 @@ import { native } from '../../src/datapath/native.js';
 import { BpfDatapath } from '../../src/datapath/bpf-datapath.js';
 import { ServiceTable } from '../../src/control/table.js';
 import { ServiceSpec, type ServiceKey } from '../../src/model/service.js';
-import { buildPacket, checksumsOk, encapsulate, readEth, truncate, withVlanTag, type PacketSpec } from '../fixtures/packet.js';
+import { buildPacket, checksumsOk, encapsulate, readEth, rewritten, truncate, withVlanTag, type PacketSpec } from '../fixtures/packet.js';
 import {
   XvsHarness, createTestNet, isRoot, XDP, TC, TCP_S, FWD_DROUTE, FWD_MASQ, FWD_TUNNEL, FWD_FULLNAT,
   type TestNet, type Tuple, type Teardown, type Stats,
@@ -204,15 +204,6 @@ class Flow {
   wantReply(spec: PacketSpec): Buffer {
     return buildPacket(rewritten(spec, { src: this.env.net.c.mac, dst: CLIENT_MAC }, this.vip, this.vport, this.env.cip[this.fam], this.sport, 63));
   }
-}
-
-function rewritten(spec: PacketSpec, eth: { src: string; dst: string }, src: string, sport: number, dst: string, dport: number, ttl: number): PacketSpec {
-  const out: PacketSpec = { ...spec, eth };
-  if (spec.ipv4) out.ipv4 = { ...spec.ipv4, src, dst, ttl };
-  if (spec.ipv6) out.ipv6 = { ...spec.ipv6, src, dst, hopLimit: ttl };
-  if (spec.tcp) out.tcp = { ...spec.tcp, sport, dport };
-  if (spec.udp) out.udp = { ...spec.udp, sport, dport };
-  return out;
 }
 
 const l3len = (frame: Buffer): number => (frame.readUInt16BE(12) === 0x0800 ? frame.readUInt16BE(14 + 2) : 40 + frame.readUInt16BE(14 + 4));

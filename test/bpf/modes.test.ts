@@ -8,7 +8,7 @@ import t from 'tap';
 import { execFileSync } from 'node:child_process';
 import { native } from '../../src/datapath/native.js';
 import {
-  buildPacket, checksumsOk, encapsulate, icmpTooBig, readEth, truncate, type PacketSpec,
+  buildPacket, checksumsOk, encapsulate, icmpTooBig, readEth, rewritten, truncate, type PacketSpec,
 } from '../fixtures/packet.js';
 import {
   XvsHarness, createTestNet, isRoot, XDP, TCP_S, CONN_F_INACTIVE, FWD_MASQ, FWD_TUNNEL, FWD_FULLNAT,
@@ -98,16 +98,6 @@ const tupleOf = (spec: PacketSpec): Tuple => {
   const l4 = spec.tcp ?? spec.udp!;
   return { saddr: l3.src, daddr: l3.dst, sport: l4.sport, dport: l4.dport, proto: spec.tcp ? 'tcp' : 'udp' };
 };
-
-/** The same packet with new addresses/ports/TTL and MACs: an expected output, checksums recomputed. */
-function rewritten(spec: PacketSpec, eth: { src: string; dst: string }, src: string, sport: number, dst: string, dport: number, ttl: number): PacketSpec {
-  const out: PacketSpec = { ...spec, eth };
-  if (spec.ipv4) out.ipv4 = { ...spec.ipv4, src, dst, ttl };
-  if (spec.ipv6) out.ipv6 = { ...spec.ipv6, src, dst, hopLimit: ttl };
-  if (spec.tcp) out.tcp = { ...spec.tcp, sport, dport };
-  if (spec.udp) out.udp = { ...spec.udp, sport, dport };
-  return out;
-}
 
 const l4Of = (spec: PacketSpec): { sport: number; dport: number } => (spec.tcp ?? spec.udp)!;
 const ipBuf = (addr: string): Buffer => {
