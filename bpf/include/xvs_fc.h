@@ -85,7 +85,10 @@ static __always_inline int xvs_key_eq(const struct xvs_conn_key *a, const struct
 	return ((x[0] ^ y[0]) | (x[1] ^ y[1]) | (x[2] ^ y[2]) | (x[3] ^ y[3]) | (x[4] ^ y[4])) == 0;
 }
 
-/* Multiplicative hash of the tuple (a collision only costs a full walk). */
+/* Hash of the tuple (a collision only costs a full walk). The words are combined by multiplication,
+ * which only carries upward, so a final mix (murmur3's fmix32) spreads every input bit over the slot
+ * index: without it, clients differing only in the high byte of their source port (ports are in network
+ * order, so consecutive ports differ there) shared a handful of slots and evicted each other. */
 static __always_inline __u32 xvs_fc_slot(const struct xvs_conn_key *k)
 {
 	__u32 a = k->saddr[0] ^ k->saddr[1] ^ k->saddr[2] ^ k->saddr[3];
@@ -93,7 +96,12 @@ static __always_inline __u32 xvs_fc_slot(const struct xvs_conn_key *k)
 	__u32 c = ((__u32)k->sport << 16 | k->dport) ^ k->proto;
 	__u32 h = a * 0x9e3779b1U + b * 0x85ebca77U + c * 0xc2b2ae3dU;
 
-	return (h ^ (h >> 15)) & (XVS_FC_SLOTS - 1);
+	h ^= h >> 16;
+	h *= 0x85ebca6bU;
+	h ^= h >> 13;
+	h *= 0xc2b2ae35U;
+	h ^= h >> 16;
+	return h & (XVS_FC_SLOTS - 1);
 }
 
 /* Key 0 of the one-entry maps, for lookups that cannot afford a stack slot. */
