@@ -145,8 +145,7 @@ static __always_inline struct xvs_conn *xvs_reply_find(const struct xvs_flow *f,
 		return NULL;
 	*fkey = *rval;
 	conn = bpf_map_lookup_elem(&xvs_conns, fkey);
-	if (unlikely(!conn || conn->rport != f->key.sport || conn->lport != f->key.dport ||
-		     !xvs_addr_eq(conn->raddr, f->key.saddr) || !xvs_addr_eq(conn->laddr, f->key.daddr))) {
+	if (unlikely(!xvs_rev_answers(conn, &f->key))) {
 		*stale = 1;
 		return NULL;
 	}
@@ -238,7 +237,7 @@ static __always_inline int xvs_fc_forward(void *ctx, struct xvs_pkt *p, struct e
 static __always_inline void xvs_fc_commit(__u32 gen)
 {
 	struct xvs_fc_pend *pd = bpf_map_lookup_elem(&xvs_fc_pend, (const void *)&xvs_key0);
-	__u32 slot, dest_id, reason = XVS_R_FC_FILL;
+	__u32 slot, dest_id;
 	const struct xvs_conn_key *fkey;
 	const __u32 *saddr, *daddr;
 	__be16 sport, dport;
@@ -247,7 +246,6 @@ static __always_inline void xvs_fc_commit(__u32 gen)
 	struct xvs_nh *nh;
 	struct xvs_fc *e;
 	__u8 kind, proto;
-	__u64 *cnt;
 
 	if (likely(!pd || !pd->armed))
 		return;
@@ -269,8 +267,7 @@ static __always_inline void xvs_fc_commit(__u32 gen)
 		if (!fkey)
 			return;
 		conn = bpf_map_lookup_elem(&xvs_conns, fkey);
-		if (!conn || conn->rport != e->key.sport || conn->lport != e->key.dport ||
-		    !xvs_addr_eq(conn->raddr, e->key.saddr) || !xvs_addr_eq(conn->laddr, e->key.daddr))
+		if (!xvs_rev_answers(conn, &e->key))
 			return;
 	} else {
 		fkey = &e->key;
@@ -318,8 +315,7 @@ static __always_inline void xvs_fc_commit(__u32 gen)
 			sport = fkey->sport;
 		}
 	}
-	if (!nh || xvs_now() >= nh->expires_ns || nh->in_ifindex != pd->in_ifindex ||
-	    !xvs_addr_eq(nh->rip, daddr))
+	if (!nh || !xvs_nh_fresh(nh, pd->in_ifindex, daddr, xvs_now()))
 		return;
 	if (kind == XVS_FC_TUN) {
 		if (!nh->src[0] && !nh->src[3])
@@ -340,9 +336,7 @@ static __always_inline void xvs_fc_commit(__u32 gen)
 	e->kind = kind;
 	e->reply = pd->reply;
 	e->expires = bpf_jiffies64() + CONFIG_HZ / XVS_FC_TTL_DIV;
-	cnt = bpf_map_lookup_elem(&xvs_reasons, &reason);
-	if (cnt)
-		*cnt += 1;
+	xvs_count(XVS_R_FC_FILL);
 }
 
 /* The flow cache in front of the walk: a valid entry of the tuple forwards the packet (a verdict is

@@ -56,10 +56,11 @@ static __always_inline void xvs_fc_arm(const struct xvs_pkt *p, const struct xvs
 	}
 }
 
-static __always_inline int xvs_nh_fresh(const struct xvs_nh *nh, const struct xvs_pkt *p,
-					const __u32 *dst, __u64 now)
+/* A cached next hop still good for dst, looked up for packets arriving on in_ifindex. */
+static __always_inline int xvs_nh_fresh(const struct xvs_nh *nh, __u32 in_ifindex, const __u32 *dst,
+					__u64 now)
 {
-	return now < nh->expires_ns && nh->in_ifindex == p->ifindex && xvs_addr_eq(nh->rip, dst);
+	return now < nh->expires_ns && nh->in_ifindex == in_ifindex && xvs_addr_eq(nh->rip, dst);
 }
 
 /* What a next-hop lookup is for: the destination, a source for the route lookup (the packet's own
@@ -115,7 +116,7 @@ static __always_inline int xvs_fib(void *ctx, const struct xvs_pkt *p, const str
 							 : XVS_R_PASS_FIB_OTHER);
 	}
 	/* A still-fresh entry that only lacked the length keeps its larger accepted length. */
-	if (xvs_nh_fresh(nh, p, r->dst, now)) {
+	if (xvs_nh_fresh(nh, p->ifindex, r->dst, now)) {
 		if (r->len > nh->ok_len)
 			nh->ok_len = r->len;
 	} else {
@@ -146,7 +147,7 @@ static __always_inline int xvs_fib(void *ctx, const struct xvs_pkt *p, const str
 static __always_inline int xvs_nh_get(void *ctx, const struct xvs_pkt *p, const struct xvs_flow *f,
 				      const struct xvs_route *r, struct xvs_nh *nh, __u64 now)
 {
-	if (unlikely(!xvs_nh_fresh(nh, p, r->dst, now) || r->len > nh->ok_len ||
+	if (unlikely(!xvs_nh_fresh(nh, p->ifindex, r->dst, now) || r->len > nh->ok_len ||
 		     ((r->flags & BPF_FIB_LOOKUP_SRC) && !nh->src[0] && !nh->src[3])))
 		return xvs_fib(ctx, p, f, r, nh, now);
 	return XVS_CONTINUE;

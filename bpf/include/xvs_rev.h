@@ -37,17 +37,19 @@ static __always_inline void xvs_rev_key(struct xvs_conn_key *rkey, const struct 
 	rkey->pad = 0;
 }
 
+/* True if connection c (may be NULL) still answers to reply tuple rkey: its RS side is that tuple. */
+static __always_inline int xvs_rev_answers(const struct xvs_conn *c, const struct xvs_conn_key *rkey)
+{
+	return c && c->rport == rkey->sport && c->lport == rkey->dport &&
+	       xvs_addr_eq(c->raddr, rkey->saddr) && xvs_addr_eq(c->laddr, rkey->daddr);
+}
+
 /* True if a reverse entry's connection still exists and still answers to that reply tuple. */
 static __always_inline int xvs_rev_live(const struct xvs_conn_key *rkey)
 {
 	struct xvs_conn_key *fkey = bpf_map_lookup_elem(&xvs_rconns, rkey);
-	struct xvs_conn *c;
 
-	if (!fkey)
-		return 0;
-	c = bpf_map_lookup_elem(&xvs_conns, fkey);
-	return c && c->rport == rkey->sport && c->lport == rkey->dport &&
-	       xvs_addr_eq(c->raddr, rkey->saddr) && xvs_addr_eq(c->laddr, rkey->daddr);
+	return fkey && xvs_rev_answers(bpf_map_lookup_elem(&xvs_conns, fkey), rkey);
 }
 
 /* Fills the RS side of a new NAT/FULLNAT connection and inserts its reverse entry (nothing for other

@@ -563,8 +563,8 @@ export class BpfDatapath implements Datapath, SyncDatapath {
     const oldV = Buffer.alloc(LAYOUTS.xvs_conn.size);
     const had = native.mapLookup(this.fds.xvs_conns, key, oldV);
     native.mapUpdate(this.fds.xvs_conns, key, value);
-    if (had) this.invalidateFlows(); // the connection may now go elsewhere (or the other way round)
     if (had) {
+      this.invalidateFlows(); // the connection may now go elsewhere (or the other way round)
       const o = decode('xvs_conn', oldV);
       const oInactive = ((o.flags as number) & CONN_F_INACTIVE) !== 0;
       if (o.dest_id !== c.destId || oInactive !== c.inactive) {
